@@ -1,0 +1,90 @@
+"""Cost accounting that wraps the objective, so every method's budget means the same thing.
+
+Unit of cost: one evaluation of ``J`` on the full training set for one weight vector. A swarm of
+``P`` vectors costs ``P``; a gradient on the full set costs ``GRAD_COST``; a mini-batch of ``m`` of
+``N`` items costs its fraction ``m / N`` of either. Evaluations made only to report a result
+(the final ``res.fun``, backprop's per-epoch trace) are observers and are not charged.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .objective import Objective
+
+GRAD_COST = 3.0
+"""Cost of one full-set gradient: the forward pass plus a backward pass with two GEMMs per layer
+(``dW = a.T @ delta`` and ``delta @ W.T``) against the forward pass's one, so about three."""
+
+
+class BudgetExhausted(Exception):
+    """Raised by :class:`Budget` when a charge would take the cost past the cap."""
+
+
+class Budget:
+    """Charges calls to ``objective`` against ``limit``, keeps the best point seen and the trace."""
+
+    def __init__(self, objective: Objective, limit: float, grad_cost: float = GRAD_COST):
+        self.objective = objective
+        self.limit = float(limit)
+        self.grad_cost = float(grad_cost)
+        self.cost = 0.0
+        self.n_evals = 0
+        self.n_grads = 0
+        self.best_x: np.ndarray | None = None
+        self.best_fun = np.inf
+        self._trace: dict[str, list[float]] = {"cost": [], "fun": []}
+
+    def remaining(self) -> float:
+        return self.limit - self.cost
+
+    def can_afford(self, amount: float) -> bool:
+        # a tiny slack absorbs the rounding of summed batch fractions
+        return self.cost + amount <= self.limit * (1 + 1e-12)
+
+    def charge(self, amount: float) -> None:
+        if not self.can_afford(amount):
+            raise BudgetExhausted(f"a charge of {amount:g} would pass the budget of {self.limit:g}")
+        self.cost += amount
+
+    def __call__(self, w: np.ndarray) -> float | np.ndarray:
+        """``J`` of one vector or a swarm, charged one unit per vector; tracks the best vector."""
+        w = np.asarray(w)
+        rows = 1 if w.ndim == 1 else w.shape[0]
+        self.charge(rows)
+        self.n_evals += rows
+        values = self.objective(w)
+        if w.ndim == 1:
+            if values < self.best_fun:
+                self.best_fun, self.best_x = values, w.copy()
+        else:
+            i = int(np.argmin(values))
+            if values[i] < self.best_fun:
+                self.best_fun, self.best_x = float(values[i]), w[i].copy()
+        return values
+
+    def error_and_gradient(self, w: np.ndarray, idx: np.ndarray | None = None) -> tuple[float, np.ndarray]:
+        """``E`` and ``dE/dw`` on the rows ``idx`` (all when None), charged their fraction of GRAD_COST."""
+        m = self.objective.n_items if idx is None else len(idx)
+        self.charge(self.grad_cost * m / self.objective.n_items)
+        self.n_grads += 1
+        return self.objective.error_and_gradient(w, idx)
+
+    def record(self, fun: float, **extra: float) -> None:
+        """Append one trace record at the current cost."""
+        self._trace["cost"].append(self.cost)
+        self._trace["fun"].append(float(fun))
+        for key, value in extra.items():
+            self._trace.setdefault(key, []).append(float(value))
+
+    def trace(self, final_fun: float) -> dict[str, np.ndarray]:
+        """The trace as arrays; methods record their returned point last, at the final cost.
+
+        That last ``fun`` is replaced by ``final_fun`` (the observer's ``obj(res.x)``), so the
+        trace ends exactly on ``res.fun``.
+        """
+        t = self._trace
+        if not t["cost"] or t["cost"][-1] != self.cost:
+            raise RuntimeError("a method must record its returned point at the final cost")
+        t["fun"][-1] = float(final_fun)
+        return {k: np.asarray(vals) for k, vals in t.items()}

@@ -1,0 +1,137 @@
+"""Built-in data sets, a seeded train/test split and standardization fitted on the training part.
+
+``load(name, seed=0, test_size=0.3)`` with ``name`` one of ``NAMES`` or a path ending in ``.csv``
+(numeric columns, the last one the target; a non-numeric first line is taken as a header).
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from sklearn import datasets as skd
+from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import StandardScaler
+
+from . import _validate as v
+
+NAMES = ("iris", "wine", "breast_cancer", "digits", "teacher", "quadratic")
+
+
+@dataclass(frozen=True)
+class Dataset:
+    name: str
+    task: str  # "classification" (int labels 0..K-1) or "regression" (float targets)
+    X_train: np.ndarray
+    y_train: np.ndarray
+    X_test: np.ndarray
+    y_test: np.ndarray
+    n_outputs: int  # classes for classification, target columns for regression
+
+    @property
+    def n_features(self) -> int:
+        return self.X_train.shape[1]
+
+    @property
+    def output(self) -> str:
+        """The network output layer this task needs."""
+        return "softmax" if self.task == "classification" else "identity"
+
+    def sizes(self, hidden: tuple[int, ...] | list[int]) -> tuple[int, ...]:
+        """Layer sizes for a network with these hidden layers."""
+        return (self.n_features, *hidden, self.n_outputs)
+
+
+def teacher(seed: int, n_items: int = 500, n_features: int = 10, n_classes: int = 3,
+            hidden: int = 8, label_noise: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    """Labels from a random tanh "teacher" network on Gaussian inputs; ``label_noise`` of them redrawn."""
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n_items, n_features))
+    W1 = rng.standard_normal((n_features, hidden)) / np.sqrt(n_features)
+    W2 = rng.standard_normal((hidden, n_classes)) * 2.0
+    y = np.argmax(np.tanh(X @ W1) @ W2, axis=1)
+    noisy = rng.random(n_items) < label_noise
+    y[noisy] = rng.integers(0, n_classes, noisy.sum())
+    return X, y
+
+
+def quadratic(seed: int, n_items: int = 100) -> tuple[np.ndarray, np.ndarray]:
+    """The function-approximation task ``y = 2x^2 + 1`` on x ~ U[-1, 1]."""
+    x = np.random.default_rng(seed).uniform(-1.0, 1.0, (n_items, 1))
+    return x, 2.0 * x[:, 0] ** 2 + 1.0
+
+
+def read_csv(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
+    """Numeric CSV, last column the target; errors name the file and line."""
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"CSV file {str(path)!r} does not exist")
+    rows: list[list[float]] = []
+    with path.open(newline="") as fh:
+        for lineno, row in enumerate(csv.reader(fh), start=1):
+            if not row or all(not cell.strip() for cell in row):
+                continue
+            try:
+                values = [float(cell) for cell in row]
+            except ValueError:
+                if lineno == 1:
+                    continue  # a header
+                raise ValueError(f"{path}: line {lineno} has a non-numeric value: {row!r}") from None
+            if rows and len(values) != len(rows[0]):
+                raise ValueError(f"{path}: line {lineno} has {len(values)} columns, expected {len(rows[0])}")
+            rows.append(values)
+    if not rows:
+        raise ValueError(f"{path}: no data rows")
+    if len(rows[0]) < 2:
+        raise ValueError(f"{path}: needs at least one feature column and a target column")
+    data = np.asarray(rows)
+    if not np.all(np.isfinite(data)):
+        raise ValueError(f"{path}: holds NaN or inf values")
+    return data[:, :-1], data[:, -1]
+
+
+def _raw(name: str, seed: int) -> tuple[np.ndarray, np.ndarray, str]:
+    if name.endswith(".csv"):
+        X, y = read_csv(name)
+        integral = np.all(y == np.round(y)) and y.min() >= 0
+        return X, y, "classification" if integral and len(np.unique(y)) <= 20 else "regression"
+    if name == "teacher":
+        return (*teacher(seed), "classification")
+    if name == "quadratic":
+        return (*quadratic(seed), "regression")
+    loader = {"iris": skd.load_iris, "wine": skd.load_wine,
+              "breast_cancer": skd.load_breast_cancer, "digits": skd.load_digits}[name]
+    X, y = loader(return_X_y=True)
+    return X, y, "classification"
+
+
+def load(name: str, seed: int = 0, test_size: float = 0.3) -> Dataset:
+    """Load ``name``, split it from ``seed`` (stratified for classification), standardize X.
+
+    The scaler is fitted on the training part only; a constant column is centred, not divided.
+    ``test_size=0`` keeps every item for training (the test arrays are then empty).
+    """
+    if not isinstance(name, str):
+        raise TypeError(f"name must be a str, got {name!r}")
+    if name not in NAMES and not name.endswith(".csv"):
+        raise ValueError(f"unknown dataset {name!r}{v.suggest(name, NAMES)}; known: {', '.join(NAMES)} "
+                         "or a path ending in .csv")
+    seed = v.non_negative_int(seed, "seed")
+    test_size = v.real(test_size, "test_size", 0.0, 1.0, high_open=True)
+    X, y, task = _raw(name, seed)
+    if task == "classification":
+        _, y = np.unique(y, return_inverse=True)
+    if test_size > 0:
+        X_tr, X_te, y_tr, y_te = train_test_split(
+            X, y, test_size=test_size, random_state=seed,
+            stratify=y if task == "classification" else None)
+    else:
+        X_tr, X_te, y_tr, y_te = X, X[:0], y, y[:0]
+    scaler = StandardScaler().fit(X_tr)
+    n_outputs = int(y.max()) + 1 if task == "classification" else 1
+    return Dataset(name=Path(name).stem if name.endswith(".csv") else name, task=task,
+                   X_train=scaler.transform(X_tr), y_train=y_tr,
+                   X_test=scaler.transform(X_te) if len(X_te) else X_te.astype(float),
+                   y_test=y_te, n_outputs=n_outputs)
