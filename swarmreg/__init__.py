@@ -2,12 +2,16 @@
 
 from . import datasets, l2
 from .budget import GRAD_COST
+from .compare import compare
 from .methods import METHODS
 from .minimize import DEFAULT_BUDGET, Result, minimize
 from .network import Network
 from .objective import Objective
+from .runner import run_sweep
+from .store import load_results, load_traces
+from .sweep import ConfigError, Sweep
 
 __version__ = "0.1.0"
 
-__all__ = ["DEFAULT_BUDGET", "GRAD_COST", "METHODS", "Network", "Objective", "Result",
-           "datasets", "l2", "minimize", "__version__"]
+__all__ = ["DEFAULT_BUDGET", "GRAD_COST", "METHODS", "ConfigError", "Network", "Objective", "Result", "Sweep",
+           "compare", "datasets", "l2", "load_results", "load_traces", "minimize", "run_sweep", "__version__"]

@@ -6,7 +6,7 @@ Layout (the order of pyswarms' network tutorial): layer by layer, the weight mat
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 from scipy.special import expit

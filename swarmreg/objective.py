@@ -26,7 +26,7 @@ class Objective:
         loss = _LOSS_FOR_OUTPUT[net.output] if loss is None else v.choice(loss, "loss", LOSSES)
         if loss != _LOSS_FOR_OUTPUT[net.output]:
             raise ValueError(
-                f"loss {loss!r} needs output {next(o for o, l in _LOSS_FOR_OUTPUT.items() if l == loss)!r},"
+                f"loss {loss!r} needs output {next(o for o, lo in _LOSS_FOR_OUTPUT.items() if lo == loss)!r},"
                 f" but the network's output is {net.output!r}"
             )
         X = v.finite_array(X, "X", (2,))

@@ -7,9 +7,10 @@ every call), records its trace there, ends with a record of the point it returns
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any, Callable
+from typing import Any
 
 from . import backprop, nelder_mead, pso
 

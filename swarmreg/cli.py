@@ -1,0 +1,157 @@
+"""The ``swarmreg`` command: compare, run, table, plot. Bad input: one line on stderr, exit 2."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from . import __version__
+
+
+class UsageError(Exception):
+    """Bad input from the command line: reported as one line, exit code 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line instead of usage + message
+        raise UsageError(f"{self.prog}: {message}")
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="swarmreg", description="L2 regularization under particle swarm, Nelder-Mead and backprop.")
+    p.add_argument("--version", action="version", version=f"swarmreg {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    c = sub.add_parser("compare", help="run a small grid in memory and print its table")
+    c.add_argument("--datasets", nargs="+", default=["iris"])
+    c.add_argument("--hidden", nargs="+", type=int, default=[8], help="hidden layer sizes of one network")
+    c.add_argument("--methods", nargs="+", default=["pso", "nelder-mead", "backprop"])
+    c.add_argument("--lams", nargs="+", type=float, default=[0.0, 0.01, 0.1])
+    c.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    c.add_argument("--budget", type=float, default=20_000)
+    c.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
+    c.add_argument("--metrics", nargs="+", default=["fun", "test_accuracy", "weight_norm"])
+    c.add_argument("--format", choices=("markdown", "csv", "latex"), default="markdown")
+
+    r = sub.add_parser("run", help="run (or resume) a sweep config into OUT/runs.sqlite")
+    r.add_argument("config", type=Path)
+    r.add_argument("--out", type=Path, required=True)
+    r.add_argument("--executor", choices=("process", "serial", "dask"), default="process")
+    r.add_argument("--workers", type=int, default=None, help="local processes (default: all cores)")
+    r.add_argument("--scheduler", help="Dask scheduler address, e.g. tcp://127.0.0.1:8786")
+    r.add_argument("--retry-failed", action="store_true", help="rerun runs stored as failed")
+
+    t = sub.add_parser("table", help="mean and std over seeds of a stored sweep")
+    t.add_argument("out", type=Path)
+    t.add_argument("--format", choices=("markdown", "csv", "latex"), default="markdown")
+    t.add_argument("--metrics", nargs="+", default=None)
+
+    g = sub.add_parser("plot", help="draw the lam path and convergence figures of a stored sweep")
+    g.add_argument("out", type=Path)
+    g.add_argument("--to", type=Path, default=None, help="folder for the PNGs (default: OUT/figures)")
+    return p
+
+
+def _positive(value: int | None, name: str) -> None:
+    if value is not None and value < 1:
+        raise UsageError(f"{name} must be at least 1, got {value}")
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from .compare import compare
+    from .report import format_table
+    _positive(args.workers, "--workers")
+    table = compare(datasets=args.datasets, hidden=[args.hidden], methods=args.methods, lams=args.lams,
+                    seeds=args.seeds, budget=args.budget, workers=args.workers, metrics=args.metrics)
+    print(format_table(table, args.format))
+    return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    from .runner import run_sweep
+    from .store import StoreError
+    from .sweep import Sweep
+    _positive(args.workers, "--workers")
+    sweep = Sweep.from_toml(args.config)
+    if args.out.exists() and not args.out.is_dir():
+        raise UsageError(f"--out {args.out} exists and is not a folder")
+    executor, client = args.executor, None
+    if args.executor == "dask":
+        if not args.scheduler:
+            raise UsageError("--executor dask needs --scheduler tcp://HOST:PORT")
+        try:
+            from distributed import Client
+        except ImportError:
+            raise UsageError("--executor dask needs the dask extra: pip install 'swarmreg[dask]'") from None
+        try:
+            client = executor = Client(args.scheduler, timeout=10)
+        except OSError as exc:
+            raise UsageError(f"cannot reach Dask scheduler {args.scheduler}: {exc}") from None
+    elif args.scheduler:
+        raise UsageError("--scheduler is only used with --executor dask")
+    try:
+        summary = run_sweep(sweep, args.out, executor=executor, workers=args.workers,
+                            retry_failed=args.retry_failed)
+    except StoreError as exc:
+        raise UsageError(str(exc)) from None
+    except KeyboardInterrupt:
+        print(f"swarmreg: interrupted; finished runs are kept in {args.out / 'runs.sqlite'}; "
+              f"rerun the same command to resume", file=sys.stderr)
+        return 130
+    finally:
+        if client is not None:
+            client.close()
+    print(summary.line(), file=sys.stderr)
+    from .store import load_results
+    failed = load_results(args.out).query("status == 'failed'")
+    if len(failed):
+        print(f"swarmreg: {len(failed)} run(s) failed, e.g. {failed['message'].iloc[0]}; "
+              f"rerun with --retry-failed", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _load(out: Path):
+    from .store import load_results
+    try:
+        return load_results(out)
+    except FileNotFoundError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _table(args: argparse.Namespace) -> int:
+    from .report import format_table, summarize
+    print(format_table(summarize(_load(args.out), args.metrics), args.format))
+    return 0
+
+
+def _plot(args: argparse.Namespace) -> int:
+    from .report import plot_convergence, plot_lam_path
+    from .store import load_traces
+    df = _load(args.out)
+    to = args.to or args.out / "figures"
+    written = plot_lam_path(df, to) + plot_convergence(df, load_traces(args.out), to)
+    for path in written:
+        print(path)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from .sweep import ConfigError
+    commands = {"compare": _compare, "run": _run, "table": _table, "plot": _plot}
+    try:
+        args = _parser().parse_args(argv)
+        return commands[args.command](args)
+    except (UsageError, ConfigError) as exc:
+        print(f"swarmreg: error: {exc}" if not str(exc).startswith("swarmreg") else f"error: {exc}",
+              file=sys.stderr)
+        return 2
+    except (ValueError, TypeError) as exc:  # bad values caught by the API's own checks
+        print(f"swarmreg: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,35 @@
+"""The notebook entry point: a small grid run in memory, returned as a summary table."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pandas as pd
+
+from .report import summarize
+from .runner import execute_all
+from .sweep import Sweep
+
+
+def compare(datasets: Sequence[str] = ("iris",), hidden: Sequence[Sequence[int]] = ((8,),),
+            methods: Sequence[str] = ("pso", "nelder-mead", "backprop"),
+            lams: Sequence[float] = (0.0, 0.01, 0.1), seeds: Sequence[int] = (0, 1, 2),
+            budget: float = 20_000, options: Mapping[str, Mapping[str, Any]] | None = None,
+            variants: Mapping[str, Mapping[str, Any]] | None = None, test_size: float = 0.3,
+            executor: Any = None, workers: int | None = None, metrics: Sequence[str] | None = None,
+            runs: bool = False) -> pd.DataFrame:
+    """Run the grid and return :func:`swarmreg.report.summarize` of it (or every run with ``runs=True``).
+
+    Arguments are those of a sweep config; they are checked before anything runs (``ValueError``).
+    """
+    sweep = Sweep.from_dict({
+        "name": "compare", "datasets": list(datasets), "hidden": [list(h) for h in hidden],
+        "methods": list(methods), "lams": list(lams), "seeds": list(seeds), "budget": budget,
+        "options": dict(options or {}), "variants": dict(variants or {}), "test_size": test_size,
+    }, where="compare()")
+    records: list[dict] = []
+    execute_all(sweep.runs(), records.append, sweep_name=sweep.name, executor=executor, workers=workers)
+    df = pd.DataFrame([{k: v for k, v in r.items() if k != "trace"} for r in records])
+    df = df.sort_values(["dataset", "hidden", "method", "lam", "seed"], ignore_index=True)
+    return df if runs else summarize(df, metrics)

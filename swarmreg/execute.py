@@ -1,0 +1,67 @@
+"""One run of a sweep as a pure function of its spec: load, build, minimize, measure."""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+import traceback
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+
+from .datasets import Dataset, load
+from .minimize import minimize
+from .network import Network
+from .objective import Objective
+from .sweep import RunSpec
+
+
+@lru_cache(maxsize=32)
+def _dataset(name: str, seed: int, test_size: float) -> Dataset:
+    return load(name, seed=seed, test_size=test_size)
+
+
+def _metrics(ds: Dataset, net: Network, x: np.ndarray) -> dict[str, float | None]:
+    """Accuracy (classification) or mean squared error ``mean((pred - y)**2)`` (regression)."""
+    def score(X: np.ndarray, y: np.ndarray) -> float | None:
+        if len(X) == 0:
+            return None
+        pred = net.predict(X, x)
+        if ds.task == "classification":
+            return float(np.mean(pred == y))
+        return float(np.mean((pred.reshape(len(y), -1) - y.reshape(len(y), -1)) ** 2))
+    name = "accuracy" if ds.task == "classification" else "mse"
+    return {f"train_{name}": score(ds.X_train, ds.y_train), f"test_{name}": score(ds.X_test, ds.y_test)}
+
+
+def _finite_or_none(value: float) -> float | None:
+    return float(value) if value is not None and math.isfinite(value) else None
+
+
+def execute(spec: RunSpec, sweep_name: str = "") -> dict[str, Any]:
+    """Run ``spec`` and return its store record; an exception becomes a ``failed`` record."""
+    record: dict[str, Any] = {
+        "key": spec.key, "sweep": sweep_name, "dataset": spec.dataset, "hidden": json.dumps(list(spec.hidden)),
+        "method": spec.method, "base_method": spec.base_method, "lam": spec.lam, "seed": spec.seed,
+        "split_seed": spec.split_seed, "budget": spec.budget, "spec": spec.canonical(),
+    }
+    t0 = time.perf_counter()
+    try:
+        ds = _dataset(spec.dataset, spec.split_seed, spec.test_size)
+        net = Network(ds.sizes(spec.hidden), hidden=spec.activation, output=ds.output)
+        obj = Objective(net, ds.X_train, ds.y_train, lam=spec.lam)
+        res = minimize(obj, spec.base_method, budget=spec.budget, seed=spec.seed, **spec.options)
+    except Exception as exc:  # a failing run is recorded, and the sweep goes on
+        last = traceback.extract_tb(exc.__traceback__)[-1]
+        record.update(status="failed", wall_time=time.perf_counter() - t0,
+                      message=f"{type(exc).__name__}: {exc} ({last.filename.rsplit('/', 1)[-1]}:{last.lineno})")
+        return record
+    record.update(
+        status=res.status, message=res.message, fun=_finite_or_none(res.fun), error=_finite_or_none(res.error),
+        penalty=_finite_or_none(res.penalty), weight_norm=res.weight_norm, bias_norm=res.bias_norm,
+        cost=res.cost, n_evals=res.n_evals, n_grads=res.n_grads, wall_time=res.wall_time,
+        trace={k: v.tolist() for k, v in res.trace.items()}, **_metrics(ds, net, res.x),
+    )
+    return record

@@ -1,0 +1,130 @@
+"""Tables and figures from stored runs: mean and spread over seeds (pandas), PNGs (matplotlib Agg)."""
+
+from __future__ import annotations
+
+import json
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+GROUP = ["dataset", "hidden", "method", "lam"]
+DEFAULT_METRICS = ("fun", "error", "test_accuracy", "train_accuracy", "test_mse", "weight_norm", "bias_norm")
+FORMATS = ("markdown", "csv", "latex")
+
+
+def summarize(df: pd.DataFrame, metrics: Sequence[str] | None = None) -> pd.DataFrame:
+    """One row per (dataset, hidden, method, lam): ``<metric>_mean``, ``<metric>_std`` over seeds,
+    ``runs`` (all stored) and ``failed``. Failed runs count but do not enter the statistics."""
+    metrics = [m for m in (metrics or DEFAULT_METRICS) if m in df.columns and df[m].notna().any()]
+    ok = df[df["status"] != "failed"]
+    counts = df.groupby(GROUP).agg(runs=("key", "size"), failed=("status", lambda s: int((s == "failed").sum())))
+    if not metrics:
+        return counts.reset_index()
+    grouped = ok.groupby(GROUP, sort=True)[metrics].agg(["mean", "std"])
+    grouped.columns = [f"{m}_{stat}" for m, stat in grouped.columns]
+    return counts.join(grouped).reset_index()
+
+
+def format_table(summary: pd.DataFrame, fmt: str = "markdown", digits: int = 4) -> str:
+    """Render a summary: csv keeps every column; markdown and latex show ``mean ± std``."""
+    if fmt not in FORMATS:
+        raise ValueError(f"format must be one of {FORMATS}, got {fmt!r}")
+    if fmt == "csv":
+        return summary.to_csv(index=False)
+    shown = summary[[c for c in summary.columns if not c.endswith(("_mean", "_std"))]].copy()
+    for col in summary.columns:
+        if col.endswith("_mean"):
+            name = col[: -len("_mean")]
+            mean, std = summary[col], summary[f"{name}_std"]
+            shown[name] = [_pm(m, s, digits) for m, s in zip(mean, std)]
+    shown["lam"] = shown["lam"].map(lambda x: f"{x:g}")
+    if fmt == "markdown":
+        return shown.to_markdown(index=False)
+    return shown.to_latex(index=False).replace("±", r"$\pm$")
+
+
+def _pm(mean: float, std: float, digits: int) -> str:
+    if not np.isfinite(mean):
+        return ""
+    return f"{mean:.{digits}g}" if not np.isfinite(std) else f"{mean:.{digits}g} ± {std:.2g}"
+
+
+def best_so_far(trace: dict[str, np.ndarray], grid: np.ndarray) -> np.ndarray:
+    """Best J found by each cost in ``grid`` (NaN before the first record)."""
+    cost, fun = np.asarray(trace["cost"]), np.minimum.accumulate(np.asarray(trace["fun"]))
+    pos = np.searchsorted(cost, grid, side="right") - 1
+    return np.where(pos >= 0, fun[np.clip(pos, 0, None)], np.nan)
+
+
+def plot_lam_path(df: pd.DataFrame, path: str | Path, metric: str | None = None) -> list[Path]:
+    """Per dataset and hidden: ``metric`` (test accuracy, or test MSE) and non-bias weight norm against
+    lam, one line per method, mean ± std over seeds; lam = 0 drawn at a tenth of the smallest lam."""
+    ok = df[df["status"] != "failed"]
+    written = []
+    for (dataset, hidden), part in ok.groupby(["dataset", "hidden"]):
+        score = metric or ("test_accuracy" if part["test_accuracy"].notna().any() else "test_mse")
+        fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+        positive = part["lam"][part["lam"] > 0]
+        zero_at = positive.min() / 10 if len(positive) else 1e-4
+        for method, rows in part.groupby("method"):
+            stats = rows.groupby("lam")[[score, "weight_norm"]].agg(["mean", "std"])
+            lam = np.where(stats.index > 0, stats.index, zero_at)
+            for ax, col in zip(axes, (score, "weight_norm")):
+                ax.errorbar(lam, stats[(col, "mean")], yerr=stats[(col, "std")].fillna(0), marker="o",
+                            capsize=3, label=method)
+        for ax, col in zip(axes, (score, "non-bias weight norm")):
+            ax.set_xscale("log")
+            ax.set_xlabel("lam (lam = 0 plotted at the far left)")
+            ax.set_ylabel(col.replace("_", " "))
+            ax.grid(True, alpha=0.3)
+        axes[0].legend()
+        fig.suptitle(f"L2 path: {dataset}, hidden {hidden}")
+        fig.tight_layout()
+        written.append(_save(fig, Path(path) / f"lam_path_{dataset}_{_slug(hidden)}.png"))
+    return written
+
+
+def plot_convergence(df: pd.DataFrame, traces: dict[str, dict[str, np.ndarray]], path: str | Path,
+                     points: int = 200) -> list[Path]:
+    """Per dataset, hidden and lam: best J against cost, median and quartile band over seeds."""
+    ok = df[df["status"] != "failed"]
+    written = []
+    for (dataset, hidden, lam), part in ok.groupby(["dataset", "hidden", "lam"]):
+        fig, ax = plt.subplots(figsize=(6, 4))
+        grid = np.linspace(0, part["budget"].max(), points)
+        for method, rows in part.groupby("method"):
+            curves = np.array([best_so_far(traces[k], grid) for k in rows["key"] if k in traces])
+            if not len(curves):
+                continue
+            with warnings.catch_warnings():  # grid points before a run's first record are all-NaN
+                warnings.simplefilter("ignore", RuntimeWarning)
+                lo, med, hi = np.nanpercentile(curves, [25, 50, 75], axis=0)
+            (line,) = ax.plot(grid, med, label=f"{method} (n={len(curves)})")
+            ax.fill_between(grid, lo, hi, color=line.get_color(), alpha=0.2)
+        ax.set_yscale("log")
+        ax.set_xlabel("cost (evaluations of J on the training set)")
+        ax.set_ylabel("best J so far")
+        ax.set_title(f"{dataset}, hidden {hidden}, lam={lam:g}")
+        ax.grid(True, alpha=0.3)
+        ax.legend()
+        fig.tight_layout()
+        written.append(_save(fig, Path(path) / f"convergence_{dataset}_{_slug(hidden)}_lam{lam:g}.png"))
+    return written
+
+
+def _slug(hidden: str) -> str:
+    return "h" + "-".join(str(h) for h in json.loads(hidden))
+
+
+def _save(fig: plt.Figure, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

@@ -1,0 +1,166 @@
+"""Running a sweep: skip stored runs, execute the rest anywhere, store each result as it lands.
+
+Executors: ``"process"`` (a local pool, one BLAS thread per worker), ``"serial"`` (in this process),
+or any ``concurrent.futures.Executor`` / ``distributed.Client`` passed in. Only this (parent)
+process writes the store, one committed row per run, so an interrupted sweep resumes by rerunning.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import dataclasses
+import json
+import multiprocessing
+import os
+import signal
+import sys
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from .execute import execute
+from .store import Store
+from .sweep import RunSpec, Sweep
+
+
+@dataclass(frozen=True)
+class SweepSummary:
+    total: int  # runs in the grid
+    skipped: int  # already stored before this call
+    finished: int  # stored by this call, not failed
+    failed: int  # stored by this call as failed
+    wall_time: float
+    out: Path
+
+    def line(self) -> str:
+        return (f"{self.total} runs: {self.finished} finished, {self.failed} failed, {self.skipped} already stored"
+                f" ({self.wall_time:.1f} s) -> {self.out / 'runs.sqlite'}")
+
+
+def _init_worker() -> None:
+    """Pool initializer: one BLAS thread per worker (N workers use N cores, not N x cores), and
+    Ctrl-C left to the parent, which stops the pool itself."""
+    from threadpoolctl import threadpool_limits
+    threadpool_limits(1)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _worker_died(spec: RunSpec, sweep_name: str, exc: BaseException) -> dict[str, Any]:
+    return {"key": spec.key, "sweep": sweep_name, "dataset": spec.dataset, "hidden": json.dumps(list(spec.hidden)),
+            "method": spec.method, "base_method": spec.base_method, "lam": spec.lam, "seed": spec.seed,
+            "split_seed": spec.split_seed, "budget": spec.budget, "spec": spec.canonical(),
+            "status": "failed", "message": f"worker died: {type(exc).__name__}: {exc}"}
+
+
+def _start_method() -> str:
+    """fork on Linux: workers start in milliseconds and never re-import the caller's ``__main__``
+    (a script without a main guard, a notebook); spawn elsewhere, where fork is unsafe."""
+    return "fork" if sys.platform.startswith("linux") else "spawn"
+
+
+class _ProcessPool:
+    """A process pool that, on leaving by an exception (Ctrl-C), cancels what is queued and
+    terminates its workers instead of waiting for the runs in flight."""
+
+    def __init__(self, workers: int):
+        self.pool = cf.ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(_start_method()),
+                                           initializer=_init_worker)
+
+    def __enter__(self) -> cf.ProcessPoolExecutor:
+        return self.pool
+
+    def __exit__(self, exc_type: type | None, *exc: object) -> None:
+        if exc_type is None:
+            self.pool.shutdown(wait=True)
+            return
+        processes = list(getattr(self.pool, "_processes", {}).values())  # no public handle before 3.14
+        self.pool.shutdown(wait=False, cancel_futures=True)
+        for proc in processes:
+            proc.terminate()
+
+
+def _run_pool(specs: list[RunSpec], sweep_name: str, workers: int, emit: Callable[[dict], None]) -> None:
+    """Own process pool; runs whose worker died are rerun alone, and one that kills its own
+    single-worker pool too is recorded as failed."""
+    suspects: list[RunSpec] = []
+    with _ProcessPool(workers) as pool:
+        futures = {pool.submit(execute, s, sweep_name): s for s in specs}
+        for fut in cf.as_completed(futures):
+            try:
+                emit(fut.result())
+            except BrokenProcessPool:
+                suspects.append(futures[fut])
+    for spec in suspects:
+        with _ProcessPool(1) as pool:
+            try:
+                emit(pool.submit(execute, spec, sweep_name).result())
+            except BrokenProcessPool as exc:
+                emit(_worker_died(spec, sweep_name, exc))
+
+
+def _run_executor(specs: list[RunSpec], sweep_name: str, executor: Any, emit: Callable[[dict], None]) -> None:
+    """A caller's executor; a ``distributed.Client`` is used through its concurrent.futures view."""
+    if hasattr(executor, "get_executor") and not isinstance(executor, cf.Executor):
+        executor = executor.get_executor(pure=False)
+    futures = {executor.submit(execute, s, sweep_name): s for s in specs}
+    try:
+        for fut in cf.as_completed(futures):
+            try:
+                emit(fut.result())
+            except Exception as exc:  # e.g. distributed's KilledWorker after a worker died
+                emit(_worker_died(futures[fut], sweep_name, exc))
+    finally:
+        for fut in futures:
+            fut.cancel()
+
+
+def execute_all(specs: Iterable[RunSpec], emit: Callable[[dict], None], *, sweep_name: str = "",
+                executor: Any = None, workers: int | None = None) -> None:
+    """Execute ``specs`` and pass each record to ``emit`` as it completes (in completion order)."""
+    specs = list(specs)
+    if executor == "serial" or (executor is None and (workers == 1 or len(specs) <= 1)):
+        for spec in specs:
+            emit(execute(spec, sweep_name))
+    elif executor is None or executor == "process":
+        _run_pool(specs, sweep_name, workers or os.cpu_count() or 1, emit)
+    elif isinstance(executor, str):
+        raise ValueError(f"executor must be 'process', 'serial' or an Executor object, got {executor!r}")
+    else:
+        _run_executor(specs, sweep_name, executor, emit)
+
+
+def run_sweep(sweep: Sweep, out: str | Path, executor: Any = None, workers: int | None = None,
+              retry_failed: bool = False, progress: bool | None = None) -> SweepSummary:
+    """Run every run of ``sweep`` not yet stored in ``OUT/runs.sqlite`` and store it.
+
+    ``retry_failed`` reruns runs stored as failed. ``progress`` None shows a tqdm bar only when
+    stderr is a terminal.
+    """
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
+        raise ValueError(f"workers must be a positive int, got {workers!r}")
+    out = Path(out)
+    t0 = time.perf_counter()
+    specs = sweep.runs()
+    with Store(out, sweep.fingerprint(), sweep_config_json(sweep)) as store:
+        done = store.keys(exclude_status="failed") if retry_failed else store.keys()
+        todo = [s for s in specs if s.key not in done]
+        counts = {"finished": 0, "failed": 0}
+        show = sys.stderr.isatty() if progress is None else progress
+        with tqdm(total=len(todo), desc=sweep.name, unit="run", disable=not show, file=sys.stderr) as bar:
+            def emit(record: dict) -> None:
+                store.write(record)
+                counts["failed" if record["status"] == "failed" else "finished"] += 1
+                bar.set_postfix(failed=counts["failed"], refresh=False)
+                bar.update()
+            execute_all(todo, emit, sweep_name=sweep.name, executor=executor, workers=workers)
+    return SweepSummary(total=len(specs), skipped=len(specs) - len(todo), finished=counts["finished"],
+                        failed=counts["failed"], wall_time=time.perf_counter() - t0, out=out)
+
+
+def sweep_config_json(sweep: Sweep) -> str:
+    return json.dumps(dataclasses.asdict(sweep), sort_keys=True, default=list)

@@ -1,0 +1,214 @@
+"""A sweep: the grid datasets x hidden x methods x lams x seeds, read from TOML and checked whole.
+
+Every run is a :class:`RunSpec`, a pure description whose canonical JSON hashes to its key; the run's
+randomness (split and optimizer) derives from the spec alone, so results do not depend on where or
+in what order runs execute.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import itertools
+import json
+import math
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ._validate import suggest
+from .datasets import NAMES as DATASETS
+from .methods import METHODS
+from .methods._options import resolve
+from .network import HIDDEN_ACTIVATIONS
+
+TOP_LEVEL_KEYS = ("name", "datasets", "hidden", "methods", "lams", "seeds", "budget", "options",
+                  "variants", "test_size", "split_seed", "activation")
+
+
+class ConfigError(ValueError):
+    """A sweep config that cannot run; the message is one line naming the bad value."""
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    dataset: str
+    hidden: tuple[int, ...]
+    method: str  # the name in the sweep: a method or a variant
+    base_method: str  # the key of METHODS that runs it
+    options: Mapping[str, Any]  # resolved options, defaults included
+    lam: float
+    seed: int  # the optimizer's seed
+    split_seed: int  # the train/test split's seed
+    budget: float
+    test_size: float
+    activation: str = "tanh"
+
+    def canonical(self) -> str:
+        d = dataclasses.asdict(self)
+        d["options"] = dict(sorted(self.options.items()))
+        return json.dumps(d, sort_keys=True, separators=(",", ":"))
+
+    @property
+    def key(self) -> str:
+        return hashlib.sha256(self.canonical().encode()).hexdigest()[:20]
+
+    @classmethod
+    def from_json(cls, text: str) -> RunSpec:
+        d = json.loads(text)
+        d["hidden"] = tuple(d["hidden"])
+        return cls(**d)
+
+
+def _fail(where: str, message: str) -> ConfigError:
+    return ConfigError(f"{where}: {message}")
+
+
+def _list(cfg: Mapping, key: str, where: str) -> list:
+    value = cfg.get(key)
+    if value is None:
+        raise _fail(where, f"missing key {key!r}")
+    if not isinstance(value, list) or not value:
+        raise _fail(where, f"{key} must be a non-empty list, got {value!r}")
+    seen = []
+    for item in value:
+        if item in seen:
+            raise _fail(where, f"{key} lists {item!r} twice")
+        seen.append(item)
+    return value
+
+
+@dataclass(frozen=True)
+class Sweep:
+    name: str
+    datasets: tuple[str, ...]
+    hidden: tuple[tuple[int, ...], ...]
+    methods: tuple[str, ...]
+    lams: tuple[float, ...]
+    seeds: tuple[int, ...]
+    budget: float
+    options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    variants: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    test_size: float = 0.3
+    split_seed: int | None = None  # None: each run's split is drawn from its own seed
+    activation: str = "tanh"
+
+    @classmethod
+    def from_toml(cls, path: str | Path) -> Sweep:
+        path = Path(path)
+        try:
+            text = path.read_text()
+        except OSError as exc:
+            raise ConfigError(f"{path}: cannot read config ({exc.strerror})") from None
+        try:
+            cfg = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: TOML syntax error: {exc}") from None
+        return cls.from_dict(cfg, where=str(path))
+
+    @classmethod
+    def from_dict(cls, cfg: Mapping[str, Any], where: str = "config") -> Sweep:
+        """Validate a config mapping (the TOML's content) and build the sweep, or raise ConfigError."""
+        for key in cfg:
+            if key not in TOP_LEVEL_KEYS:
+                raise _fail(where, f"unknown key {key!r}{suggest(key, TOP_LEVEL_KEYS)}")
+        name = cfg.get("name", Path(where).stem)
+        if not isinstance(name, str) or not name:
+            raise _fail(where, f"name must be a non-empty string, got {name!r}")
+        variants = cfg.get("variants", {})
+        if not isinstance(variants, dict):
+            raise _fail(where, f"variants must be a table, got {variants!r}")
+        for vname, vcfg in variants.items():
+            if vname in METHODS:
+                raise _fail(where, f"variant {vname!r} has the name of a method; rename it")
+            if not isinstance(vcfg, dict) or "method" not in vcfg:
+                raise _fail(where, f"variant {vname!r} needs a 'method' key")
+            if vcfg["method"] not in METHODS:
+                raise _fail(where, f"variant {vname!r}: unknown method {vcfg['method']!r}"
+                                   f"{suggest(vcfg['method'], METHODS)}")
+        methods = _list(cfg, "methods", where)
+        for m in methods:
+            if m not in METHODS and m not in variants:
+                raise _fail(where, f"unknown method {m!r}{suggest(m, [*METHODS, *variants])}; "
+                                   f"known: {', '.join([*METHODS, *variants])}")
+        datasets = _list(cfg, "datasets", where)
+        for d in datasets:
+            if not isinstance(d, str) or (d not in DATASETS and not d.endswith(".csv")):
+                raise _fail(where, f"unknown dataset {d!r}{suggest(d, DATASETS)}; known: {', '.join(DATASETS)}")
+            if d.endswith(".csv") and not Path(d).is_file():
+                raise _fail(where, f"dataset file {d!r} does not exist")
+        hidden = _list(cfg, "hidden", where)
+        for h in hidden:
+            if not isinstance(h, list) or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 1
+                                                  for s in h):
+                raise _fail(where, f"hidden must be lists of positive ints, got {h!r}")
+        lams = _list(cfg, "lams", where)
+        for lam in lams:
+            if isinstance(lam, bool) or not isinstance(lam, (int, float)) or not math.isfinite(lam) or lam < 0:
+                raise _fail(where, f"lams must be finite numbers >= 0, got {lam!r}")
+        seeds = _list(cfg, "seeds", where)
+        for s in seeds:
+            if isinstance(s, bool) or not isinstance(s, int) or s < 0:
+                raise _fail(where, f"seeds must be non-negative ints, got {s!r}")
+        budget = cfg.get("budget")
+        if isinstance(budget, bool) or not isinstance(budget, (int, float)) or not budget >= 1 \
+                or not math.isfinite(budget):
+            raise _fail(where, f"budget must be a number >= 1, got {budget!r}")
+        test_size = cfg.get("test_size", 0.3)
+        if isinstance(test_size, bool) or not isinstance(test_size, (int, float)) or not 0 <= test_size < 1:
+            raise _fail(where, f"test_size must be in [0, 1), got {test_size!r}")
+        split_seed = cfg.get("split_seed")
+        if split_seed is not None and (isinstance(split_seed, bool) or not isinstance(split_seed, int)
+                                       or split_seed < 0):
+            raise _fail(where, f"split_seed must be a non-negative int, got {split_seed!r}")
+        activation = cfg.get("activation", "tanh")
+        if activation not in HIDDEN_ACTIVATIONS:
+            raise _fail(where, f"activation must be one of {HIDDEN_ACTIVATIONS}, got {activation!r}")
+        options = cfg.get("options", {})
+        if not isinstance(options, dict):
+            raise _fail(where, f"options must be a table, got {options!r}")
+        for m, opts in options.items():
+            if m not in METHODS and m not in variants:
+                raise _fail(where, f"[options.{m}]: unknown method{suggest(m, [*METHODS, *variants])}")
+            if not isinstance(opts, dict):
+                raise _fail(where, f"[options.{m}] must be a table")
+        sweep = cls(name=name, datasets=tuple(datasets), hidden=tuple(tuple(h) for h in hidden),
+                    methods=tuple(methods), lams=tuple(float(x) for x in lams), seeds=tuple(seeds),
+                    budget=float(budget), options=options, variants=variants, test_size=float(test_size),
+                    split_seed=split_seed, activation=activation)
+        for m in sweep.methods:  # resolve every method's options now, so typos surface before any run
+            try:
+                sweep.resolved_options(m)
+            except (TypeError, ValueError) as exc:
+                raise _fail(where, f"method {m!r}: {exc}") from None
+        return sweep
+
+    def base_method(self, method: str) -> str:
+        return self.variants[method]["method"] if method in self.variants else method
+
+    def resolved_options(self, method: str) -> dict[str, Any]:
+        """Options of a method or variant: ``[options.<base>]``, the variant's own, ``[options.<variant>]``."""
+        base = self.base_method(method)
+        merged = dict(self.options.get(base, {}))
+        if method in self.variants:
+            merged.update({k: v for k, v in self.variants[method].items() if k != "method"})
+            merged.update(self.options.get(method, {}))
+        return dataclasses.asdict(resolve(METHODS[base].options, base, merged))
+
+    def runs(self) -> list[RunSpec]:
+        """Every run of the grid, in a fixed order."""
+        opts = {m: self.resolved_options(m) for m in self.methods}
+        return [
+            RunSpec(dataset=d, hidden=h, method=m, base_method=self.base_method(m), options=opts[m],
+                    lam=lam, seed=s, split_seed=s if self.split_seed is None else self.split_seed,
+                    budget=self.budget, test_size=self.test_size, activation=self.activation)
+            for d, h, m, lam, s in itertools.product(self.datasets, self.hidden, self.methods,
+                                                     self.lams, self.seeds)
+        ]
+
+    def fingerprint(self) -> str:
+        """Hash of the set of run keys: two configs with the same runs share a store."""
+        keys = sorted(spec.key for spec in self.runs())
+        return hashlib.sha256("\n".join(keys).encode()).hexdigest()[:20]
