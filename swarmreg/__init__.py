@@ -8,10 +8,11 @@ from .minimize import DEFAULT_BUDGET, Result, minimize
 from .network import Network
 from .objective import Objective
 from .runner import run_sweep
-from .store import load_results, load_traces
+from .store import load_results, load_traces, load_weights
 from .sweep import ConfigError, Sweep
 
 __version__ = "0.1.0"
 
 __all__ = ["DEFAULT_BUDGET", "GRAD_COST", "METHODS", "ConfigError", "Network", "Objective", "Result", "Sweep",
-           "compare", "datasets", "l2", "load_results", "load_traces", "minimize", "run_sweep", "__version__"]
+           "compare", "datasets", "l2", "load_results", "load_traces", "load_weights", "minimize", "run_sweep",
+           "__version__"]

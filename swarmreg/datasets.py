@@ -17,7 +17,7 @@ from sklearn.preprocessing import StandardScaler
 
 from . import _validate as v
 
-NAMES = ("iris", "wine", "breast_cancer", "digits", "teacher", "quadratic")
+NAMES = ("iris", "wine", "breast_cancer", "digits", "teacher", "teacher_noisy", "quadratic")
 
 
 @dataclass(frozen=True)
@@ -29,6 +29,8 @@ class Dataset:
     X_test: np.ndarray
     y_test: np.ndarray
     n_outputs: int  # classes for classification, target columns for regression
+    X_val: np.ndarray | None = None  # validation part, when load(..., val_size > 0)
+    y_val: np.ndarray | None = None
 
     @property
     def n_features(self) -> int:
@@ -99,6 +101,8 @@ def _raw(name: str, seed: int) -> tuple[np.ndarray, np.ndarray, str]:
         return X, y, "classification" if integral and len(np.unique(y)) <= 20 else "regression"
     if name == "teacher":
         return (*teacher(seed), "classification")
+    if name == "teacher_noisy":  # the same teacher, 20% of the labels redrawn at random
+        return (*teacher(seed, label_noise=0.2), "classification")
     if name == "quadratic":
         return (*quadratic(seed), "regression")
     loader = {"iris": skd.load_iris, "wine": skd.load_wine,
@@ -107,11 +111,19 @@ def _raw(name: str, seed: int) -> tuple[np.ndarray, np.ndarray, str]:
     return X, y, "classification"
 
 
-def load(name: str, seed: int = 0, test_size: float = 0.3) -> Dataset:
+def _split(X: np.ndarray, y: np.ndarray, size: float, seed: int, stratify: bool):
+    """``(X_keep, X_out, y_keep, y_out)`` with a fraction ``size`` held out (none when 0)."""
+    if size == 0:
+        return X, X[:0], y, y[:0]
+    return train_test_split(X, y, test_size=size, random_state=seed, stratify=y if stratify else None)
+
+
+def load(name: str, seed: int = 0, test_size: float = 0.3, val_size: float = 0.0) -> Dataset:
     """Load ``name``, split it from ``seed`` (stratified for classification), standardize X.
 
-    The scaler is fitted on the training part only; a constant column is centred, not divided.
-    ``test_size=0`` keeps every item for training (the test arrays are then empty).
+    ``test_size`` and ``val_size`` are fractions of all items held out for testing and validation
+    (``test_size=0`` keeps every item for training). The scaler is fitted on the training part
+    only; a constant column is centred, not divided.
     """
     if not isinstance(name, str):
         raise TypeError(f"name must be a str, got {name!r}")
@@ -120,18 +132,21 @@ def load(name: str, seed: int = 0, test_size: float = 0.3) -> Dataset:
                          "or a path ending in .csv")
     seed = v.non_negative_int(seed, "seed")
     test_size = v.real(test_size, "test_size", 0.0, 1.0, high_open=True)
+    val_size = v.real(val_size, "val_size", 0.0, 1.0, high_open=True)
+    if test_size + val_size >= 1:
+        raise ValueError(f"test_size + val_size must be below 1, got {test_size} + {val_size}")
     X, y, task = _raw(name, seed)
-    if task == "classification":
+    stratify = task == "classification"
+    if stratify:
         _, y = np.unique(y, return_inverse=True)
-    if test_size > 0:
-        X_tr, X_te, y_tr, y_te = train_test_split(
-            X, y, test_size=test_size, random_state=seed,
-            stratify=y if task == "classification" else None)
-    else:
-        X_tr, X_te, y_tr, y_te = X, X[:0], y, y[:0]
+    X_rest, X_te, y_rest, y_te = _split(X, y, test_size, seed, stratify)
+    X_tr, X_va, y_tr, y_va = _split(X_rest, y_rest, val_size / (1 - test_size), seed, stratify)
     scaler = StandardScaler().fit(X_tr)
-    n_outputs = int(y.max()) + 1 if task == "classification" else 1
+
+    def scale(A: np.ndarray) -> np.ndarray:
+        return scaler.transform(A) if len(A) else A.astype(float)
+
+    n_outputs = int(y.max()) + 1 if stratify else 1
     return Dataset(name=Path(name).stem if name.endswith(".csv") else name, task=task,
-                   X_train=scaler.transform(X_tr), y_train=y_tr,
-                   X_test=scaler.transform(X_te) if len(X_te) else X_te.astype(float),
-                   y_test=y_te, n_outputs=n_outputs)
+                   X_train=scale(X_tr), y_train=y_tr, X_test=scale(X_te), y_test=y_te, n_outputs=n_outputs,
+                   X_val=scale(X_va) if val_size else None, y_val=y_va if val_size else None)

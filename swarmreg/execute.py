@@ -19,21 +19,22 @@ from .sweep import RunSpec
 
 
 @lru_cache(maxsize=32)
-def _dataset(name: str, seed: int, test_size: float) -> Dataset:
-    return load(name, seed=seed, test_size=test_size)
+def _dataset(name: str, seed: int, test_size: float, val_size: float) -> Dataset:
+    return load(name, seed=seed, test_size=test_size, val_size=val_size)
 
 
 def _metrics(ds: Dataset, net: Network, x: np.ndarray) -> dict[str, float | None]:
     """Accuracy (classification) or mean squared error ``mean((pred - y)**2)`` (regression)."""
-    def score(X: np.ndarray, y: np.ndarray) -> float | None:
-        if len(X) == 0:
+    def score(X: np.ndarray | None, y: np.ndarray | None) -> float | None:
+        if X is None or len(X) == 0:
             return None
         pred = net.predict(X, x)
         if ds.task == "classification":
             return float(np.mean(pred == y))
         return float(np.mean((pred.reshape(len(y), -1) - y.reshape(len(y), -1)) ** 2))
     name = "accuracy" if ds.task == "classification" else "mse"
-    return {f"train_{name}": score(ds.X_train, ds.y_train), f"test_{name}": score(ds.X_test, ds.y_test)}
+    return {f"train_{name}": score(ds.X_train, ds.y_train), f"test_{name}": score(ds.X_test, ds.y_test),
+            f"val_{name}": score(ds.X_val, ds.y_val)}
 
 
 def _finite_or_none(value: float) -> float | None:
@@ -49,7 +50,7 @@ def execute(spec: RunSpec, sweep_name: str = "") -> dict[str, Any]:
     }
     t0 = time.perf_counter()
     try:
-        ds = _dataset(spec.dataset, spec.split_seed, spec.test_size)
+        ds = _dataset(spec.dataset, spec.split_seed, spec.test_size, spec.val_size)
         net = Network(ds.sizes(spec.hidden), hidden=spec.activation, output=ds.output)
         obj = Objective(net, ds.X_train, ds.y_train, lam=spec.lam)
         res = minimize(obj, spec.base_method, budget=spec.budget, seed=spec.seed, **spec.options)
@@ -62,6 +63,6 @@ def execute(spec: RunSpec, sweep_name: str = "") -> dict[str, Any]:
         status=res.status, message=res.message, fun=_finite_or_none(res.fun), error=_finite_or_none(res.error),
         penalty=_finite_or_none(res.penalty), weight_norm=res.weight_norm, bias_norm=res.bias_norm,
         cost=res.cost, n_evals=res.n_evals, n_grads=res.n_grads, wall_time=res.wall_time,
-        trace={k: v.tolist() for k, v in res.trace.items()}, **_metrics(ds, net, res.x),
+        trace={k: v.tolist() for k, v in res.trace.items()}, x=res.x.tolist(), **_metrics(ds, net, res.x),
     )
     return record

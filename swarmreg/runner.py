@@ -25,7 +25,7 @@ from tqdm import tqdm
 
 from .execute import execute
 from .store import Store
-from .sweep import RunSpec, Sweep
+from .sweep import RunSpec, Sweep, fingerprint
 
 
 @dataclass(frozen=True)
@@ -141,26 +141,29 @@ def run_sweep(sweep: Sweep, out: str | Path, executor: Any = None, workers: int 
     ``retry_failed`` reruns runs stored as failed. ``progress`` None shows a tqdm bar only when
     stderr is a terminal.
     """
+    config = json.dumps(dataclasses.asdict(sweep), sort_keys=True, default=list)
+    return run_specs(sweep.runs(), out, name=sweep.name, config=config, executor=executor, workers=workers,
+                     retry_failed=retry_failed, progress=progress)
+
+
+def run_specs(specs: list[RunSpec], out: str | Path, name: str, config: str = "", executor: Any = None,
+              workers: int | None = None, retry_failed: bool = False, progress: bool | None = None) -> SweepSummary:
+    """:func:`run_sweep` for any list of runs (several sub-sweeps of an experiment in one store)."""
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
         raise ValueError(f"workers must be a positive int, got {workers!r}")
     out = Path(out)
     t0 = time.perf_counter()
-    specs = sweep.runs()
-    with Store(out, sweep.fingerprint(), sweep_config_json(sweep)) as store:
+    with Store(out, fingerprint(specs), config) as store:
         done = store.keys(exclude_status="failed") if retry_failed else store.keys()
         todo = [s for s in specs if s.key not in done]
         counts = {"finished": 0, "failed": 0}
         show = sys.stderr.isatty() if progress is None else progress
-        with tqdm(total=len(todo), desc=sweep.name, unit="run", disable=not show, file=sys.stderr) as bar:
+        with tqdm(total=len(todo), desc=name, unit="run", disable=not show, file=sys.stderr) as bar:
             def emit(record: dict) -> None:
                 store.write(record)
                 counts["failed" if record["status"] == "failed" else "finished"] += 1
                 bar.set_postfix(failed=counts["failed"], refresh=False)
                 bar.update()
-            execute_all(todo, emit, sweep_name=sweep.name, executor=executor, workers=workers)
+            execute_all(todo, emit, sweep_name=name, executor=executor, workers=workers)
     return SweepSummary(total=len(specs), skipped=len(specs) - len(todo), finished=counts["finished"],
                         failed=counts["failed"], wall_time=time.perf_counter() - t0, out=out)
-
-
-def sweep_config_json(sweep: Sweep) -> str:
-    return json.dumps(dataclasses.asdict(sweep), sort_keys=True, default=list)

@@ -21,19 +21,20 @@ import pandas as pd
 RUN_COLUMNS = (
     "key", "sweep", "dataset", "hidden", "method", "base_method", "lam", "seed", "split_seed", "budget",
     "status", "fun", "error", "penalty", "weight_norm", "bias_norm", "train_accuracy", "test_accuracy",
-    "train_mse", "test_mse", "cost", "n_evals", "n_grads", "wall_time", "message", "spec",
+    "train_mse", "test_mse", "val_accuracy", "val_mse", "cost", "n_evals", "n_grads", "wall_time", "message", "spec",
 )
 _TYPES = {"lam": "REAL", "seed": "INTEGER", "split_seed": "INTEGER", "budget": "REAL", "n_evals": "INTEGER",
           "n_grads": "INTEGER", **{c: "REAL" for c in ("fun", "error", "penalty", "weight_norm", "bias_norm",
                                                        "train_accuracy", "test_accuracy", "train_mse",
-                                                       "test_mse", "cost", "wall_time")}}
+                                                       "test_mse", "val_accuracy", "val_mse", "cost",
+                                                       "wall_time")}}
 
 SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS runs (
     {", ".join(f"{c} {_TYPES.get(c, 'TEXT')}" + (" PRIMARY KEY" if c == "key" else "") for c in RUN_COLUMNS)}
 );
-CREATE TABLE IF NOT EXISTS traces (key TEXT PRIMARY KEY REFERENCES runs(key), trace TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS traces (key TEXT PRIMARY KEY REFERENCES runs(key), trace TEXT NOT NULL, x TEXT);
 """
 
 
@@ -82,13 +83,14 @@ class Store:
         return {k for (k,) in self.db.execute(sql, args)}
 
     def write(self, record: dict[str, Any]) -> None:
-        """Store one run (replacing an earlier failed attempt) and its trace in one transaction."""
+        """Store one run (replacing an earlier failed attempt), its trace and weights in one transaction."""
         trace = record.get("trace") or {}
         row = tuple(record.get(c) for c in RUN_COLUMNS)
         with self.db:
             self.db.execute(f"INSERT OR REPLACE INTO runs ({', '.join(RUN_COLUMNS)}) "
                             f"VALUES ({', '.join('?' * len(RUN_COLUMNS))})", row)
-            self.db.execute("INSERT OR REPLACE INTO traces VALUES (?, ?)", (record["key"], json.dumps(trace)))
+            self.db.execute("INSERT OR REPLACE INTO traces VALUES (?, ?, ?)",
+                            (record["key"], json.dumps(trace), json.dumps(record.get("x"))))
 
     def close(self) -> None:
         self.db.close()
@@ -122,3 +124,11 @@ def load_traces(out: str | Path, keys: Iterable[str] | None = None) -> dict[str,
     wanted = None if keys is None else set(keys)
     return {k: {n: np.asarray(v) for n, v in json.loads(t).items()}
             for k, t in rows if wanted is None or k in wanted}
+
+
+def load_weights(out: str | Path, keys: Iterable[str] | None = None) -> dict[str, np.ndarray]:
+    """The returned weight vector ``res.x`` of each finished run, by key."""
+    with _connect_readonly(out) as db:
+        rows = db.execute("SELECT key, x FROM traces WHERE x IS NOT NULL AND x != 'null'").fetchall()
+    wanted = None if keys is None else set(keys)
+    return {k: np.asarray(json.loads(x)) for k, x in rows if wanted is None or k in wanted}

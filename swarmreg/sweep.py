@@ -25,7 +25,7 @@ from .methods._options import resolve
 from .network import HIDDEN_ACTIVATIONS
 
 TOP_LEVEL_KEYS = ("name", "datasets", "hidden", "methods", "lams", "seeds", "budget", "options",
-                  "variants", "test_size", "split_seed", "activation")
+                  "variants", "test_size", "val_size", "split_seed", "activation")
 
 
 class ConfigError(ValueError):
@@ -45,6 +45,7 @@ class RunSpec:
     budget: float
     test_size: float
     activation: str = "tanh"
+    val_size: float = 0.0
 
     def canonical(self) -> str:
         d = dataclasses.asdict(self)
@@ -92,6 +93,7 @@ class Sweep:
     options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     variants: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     test_size: float = 0.3
+    val_size: float = 0.0  # fraction of all items held out for validation
     split_seed: int | None = None  # None: each run's split is drawn from its own seed
     activation: str = "tanh"
 
@@ -159,6 +161,10 @@ class Sweep:
         test_size = cfg.get("test_size", 0.3)
         if isinstance(test_size, bool) or not isinstance(test_size, (int, float)) or not 0 <= test_size < 1:
             raise _fail(where, f"test_size must be in [0, 1), got {test_size!r}")
+        val_size = cfg.get("val_size", 0.0)
+        if isinstance(val_size, bool) or not isinstance(val_size, (int, float)) or not 0 <= val_size < 1 \
+                or test_size + val_size >= 1:
+            raise _fail(where, f"val_size must be in [0, 1) with test_size + val_size < 1, got {val_size!r}")
         split_seed = cfg.get("split_seed")
         if split_seed is not None and (isinstance(split_seed, bool) or not isinstance(split_seed, int)
                                        or split_seed < 0):
@@ -177,7 +183,7 @@ class Sweep:
         sweep = cls(name=name, datasets=tuple(datasets), hidden=tuple(tuple(h) for h in hidden),
                     methods=tuple(methods), lams=tuple(float(x) for x in lams), seeds=tuple(seeds),
                     budget=float(budget), options=options, variants=variants, test_size=float(test_size),
-                    split_seed=split_seed, activation=activation)
+                    val_size=float(val_size), split_seed=split_seed, activation=activation)
         for m in sweep.methods:  # resolve every method's options now, so typos surface before any run
             try:
                 sweep.resolved_options(m)
@@ -203,12 +209,18 @@ class Sweep:
         return [
             RunSpec(dataset=d, hidden=h, method=m, base_method=self.base_method(m), options=opts[m],
                     lam=lam, seed=s, split_seed=s if self.split_seed is None else self.split_seed,
-                    budget=self.budget, test_size=self.test_size, activation=self.activation)
+                    budget=self.budget, test_size=self.test_size, activation=self.activation,
+                    val_size=self.val_size)
             for d, h, m, lam, s in itertools.product(self.datasets, self.hidden, self.methods,
                                                      self.lams, self.seeds)
         ]
 
     def fingerprint(self) -> str:
         """Hash of the set of run keys: two configs with the same runs share a store."""
-        keys = sorted(spec.key for spec in self.runs())
-        return hashlib.sha256("\n".join(keys).encode()).hexdigest()[:20]
+        return fingerprint(self.runs())
+
+
+def fingerprint(specs: list[RunSpec]) -> str:
+    """Hash of a set of runs, independent of their order."""
+    keys = sorted(spec.key for spec in specs)
+    return hashlib.sha256("\n".join(keys).encode()).hexdigest()[:20]
