@@ -51,6 +51,13 @@ def _parser() -> argparse.ArgumentParser:
     g = sub.add_parser("plot", help="draw the lam path and convergence figures of a stored sweep")
     g.add_argument("out", type=Path)
     g.add_argument("--to", type=Path, default=None, help="folder for the PNGs (default: OUT/figures)")
+
+    x = sub.add_parser("reproduce", help="run the five experiments and write OUT/REPORT.md")
+    x.add_argument("--quick", action="store_true", help="the quick profile (about 2 minutes on 2 cores)")
+    x.add_argument("--profile", choices=("full", "quick", "smoke"), default=None, help=argparse.SUPPRESS)
+    x.add_argument("--out", type=Path, default=Path("results"))
+    x.add_argument("--workers", type=int, default=None, help="local processes (default: all cores)")
+    x.add_argument("--only", nargs="+", default=None, help="run only these experiments")
     return p
 
 
@@ -138,9 +145,31 @@ def _plot(args: argparse.Namespace) -> int:
     return 0
 
 
+def _reproduce(args: argparse.Namespace) -> int:
+    from .experiments import EXPERIMENTS, reproduce
+    from .store import StoreError
+    _positive(args.workers, "--workers")
+    for name in args.only or []:
+        if name not in EXPERIMENTS:
+            raise UsageError(f"unknown experiment {name!r}; known: {', '.join(EXPERIMENTS)}")
+    if args.out.exists() and not args.out.is_dir():
+        raise UsageError(f"--out {args.out} exists and is not a folder")
+    profile = args.profile or ("quick" if args.quick else "full")
+    try:
+        report = reproduce(args.out, profile, args.workers, args.only)
+    except StoreError as exc:
+        raise UsageError(str(exc)) from None
+    except KeyboardInterrupt:
+        print(f"swarmreg: interrupted; finished runs are kept under {args.out}; rerun the same command to resume",
+              file=sys.stderr)
+        return 130
+    print(report)
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     from .sweep import ConfigError
-    commands = {"compare": _compare, "run": _run, "table": _table, "plot": _plot}
+    commands = {"compare": _compare, "run": _run, "table": _table, "plot": _plot, "reproduce": _reproduce}
     try:
         args = _parser().parse_args(argv)
         return commands[args.command](args)

@@ -1,0 +1,50 @@
+"""The five experiments behind the report, and ``reproduce`` that runs them all into REPORT.md.
+
+Each module has ``NAME`` and ``run(out, profile, workers, progress) -> Section``; its sweep lives in
+``configs/<NAME>.toml`` with ``full``, ``quick`` and ``smoke`` profiles.
+"""
+
+from __future__ import annotations
+
+import platform
+import shlex
+import sys
+import time
+from importlib.metadata import version
+from pathlib import Path
+
+from . import decay_meaning, equal_budget, l2_path, overfitting, pso_vs_backprop
+from .common import PROFILES
+
+EXPERIMENTS = {m.NAME: m for m in (l2_path, decay_meaning, equal_budget, overfitting, pso_vs_backprop)}
+PACKAGES = ("swarmreg", "numpy", "scipy", "pyswarms", "scikit-learn", "pandas", "matplotlib")
+
+
+def reproduce(out: str | Path = "results", profile: str = "full", workers: int | None = None,
+              only: list[str] | None = None, progress: bool | None = None, command: str | None = None) -> Path:
+    """Run every experiment (or ``only`` those) into ``out`` and write ``out/REPORT.md``."""
+    if profile not in PROFILES:
+        raise ValueError(f"profile must be one of {PROFILES}, got {profile!r}")
+    names = list(EXPERIMENTS) if only is None else only
+    for name in names:
+        if name not in EXPERIMENTS:
+            raise ValueError(f"unknown experiment {name!r}; known: {', '.join(EXPERIMENTS)}")
+    out = Path(out)
+    sections, times = [], {}
+    for name in names:
+        t0 = time.perf_counter()
+        sections.append(EXPERIMENTS[name].run(out, profile, workers, progress))
+        times[name] = time.perf_counter() - t0
+    command = command or " ".join(shlex.quote(a) for a in ["swarmreg", *sys.argv[1:]])
+    header = [
+        "# swarmreg report",
+        f"Made by `{command}` (profile `{profile}`). Every number below is read from the run stores "
+        f"`<experiment>/runs.sqlite` made by that command; rerunning it resumes or reproduces them bit for bit.",
+        "Seeds: each run's seed fixes its train/test split and its optimizer; the seeds of each experiment are "
+        "listed in its section and in `swarmreg/experiments/configs/`.",
+        "Versions: " + ", ".join(f"{p} {version(p)}" for p in PACKAGES) + f", Python {platform.python_version()}.",
+        "Wall time: " + ", ".join(f"{n} {t:.0f} s" for n, t in times.items()) + ".",
+    ]
+    report = out / "REPORT.md"
+    report.write_text("\n\n".join(header + [s.markdown() for s in sections]) + "\n")
+    return report

@@ -1,0 +1,130 @@
+"""Experiment 2, ``decay-meaning``: coupled L2 against the seed text's "simplified" decoupled decay.
+
+(a) plain SGD: decoupled ``d = 2*lr*lam`` against coupled ``lam``, largest weight difference;
+(b) the seed text's lambda, shrink ``1 - eta*lambda/n``: online (n = 1) against full batch (n = N);
+(c) momentum 0.9: coupled and decoupled part ways; (d) a fixed fraction d as lam across learning rates.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from .. import l2
+from ..datasets import load
+from ..report import _save
+from .common import Section, build_specs, execute, load_config, parts, summary_table, write_table
+
+NAME = "decay-meaning"
+BATCH = 16
+SEED_RULE_LR = 0.05  # one learning rate for online and full batch in part b, so only n differs
+
+
+def _data_parts(base: dict, params: dict, n_train: int) -> dict[str, dict]:
+    """Parts b and d, whose lams depend on N and on the learning rate."""
+    common = {k: base[k] for k in ("datasets", "hidden", "seeds", "budget")}
+    out = {}
+    for mode, n in (("online", 1), ("full-batch", n_train)):
+        variant = {"method": "backprop", "momentum": 0.0, "lr": SEED_RULE_LR,
+                   "batch_size": 1 if n == 1 else None}
+        out[f"b-{mode}"] = {**common, "name": f"b-{mode}", "methods": [f"seed-{mode}"],
+                            "lams": [l2.from_seed_lambda(s, n) for s in params["seed_lambdas"]],
+                            "variants": {f"seed-{mode}": variant}}
+    d = params["fixed_fraction"]
+    for lr in params["learning_rates"]:
+        sgd = {"method": "backprop", "momentum": 0.0, "lr": lr, "batch_size": BATCH}
+        out[f"d-lr{lr:g}"] = {**common, "name": f"d-lr{lr:g}", "lams": [l2.from_decoupled(d, lr)],
+                              "methods": [f"d-decoupled-lr{lr:g}", f"d-coupled-lr{lr:g}"],
+                              "variants": {f"d-decoupled-lr{lr:g}": {**sgd, "decay": "decoupled",
+                                                                     "decay_rate": d},
+                                           f"d-coupled-lr{lr:g}": sgd}}
+    return out
+
+
+def _pair_diffs(runs: pd.DataFrame, weights: dict, a: str, b: str) -> pd.DataFrame:
+    """Largest |x_a - x_b| over the runs of methods a and b with the same (lam, seed)."""
+    left = runs[runs["method"] == a].set_index(["lam", "seed"])["key"]
+    right = runs[runs["method"] == b].set_index(["lam", "seed"])["key"]
+    rows = [{"lam": lam, "seed": seed,
+             "max_abs_weight_diff": float(np.max(np.abs(weights[k] - weights[right[(lam, seed)]])))}
+            for (lam, seed), k in left.items() if (lam, seed) in right.index]
+    return pd.DataFrame(rows)
+
+
+def run(out: Path, profile: str = "full", workers: int | None = None, progress: bool | None = None) -> Section:
+    config = load_config(NAME)
+    fixed = parts(config, profile)
+    base = fixed["a-plain-sgd"]
+    n_train = len(load(base["datasets"][0], seed=0).X_train)
+    specs = build_specs({**fixed, **_data_parts(base, config["parameters"], n_train)}, NAME)
+    res = execute(NAME, specs, out, workers, progress)
+    runs, folder = res.runs, res.folder
+    section = Section("2. decay-meaning: what lambda means to backprop")
+    section.add(f"Backprop on {base['datasets'][0]} (N = {n_train} training items), network hidden "
+                f"{base['hidden'][0]}, {len(base['seeds'])} seeds, budget {base['budget']:g} per run; "
+                f"mini-batches of {BATCH} unless said.")
+
+    diffs = _pair_diffs(runs, res.weights, "sgd-coupled", "sgd-decoupled")
+    section.add("### (a) Plain SGD: decoupled d = 2*lr*lam against coupled lam",
+                f"Largest absolute weight difference over {len(diffs)} paired runs: "
+                f"**{diffs['max_abs_weight_diff'].max():.3g}** (same trajectory up to rounding).",
+                summary_table(runs[runs["method"].str.startswith("sgd-")], ["weight_norm", "fun", "test_accuracy"],
+                              folder, "a_plain_sgd"))
+
+    b = runs[runs["method"].str.startswith("seed-")].copy()
+    b["n"] = np.where(b["method"] == "seed-online", 1, n_train)
+    b["seed_lambda"] = (2 * b["n"] * b["lam"]).round(12)
+    b_table = b.groupby(["seed_lambda", "method", "n", "lam"])[["fun", "error", "weight_norm", "test_accuracy"]] \
+        .mean().reset_index()
+    online = b_table[b_table["method"] == "seed-online"].set_index("seed_lambda")
+    full = b_table[b_table["method"] == "seed-full-batch"].set_index("seed_lambda")
+    section.add("### (b) The seed text's lambda: one number, online against full batch",
+                f"The same lambda shrinks by 1 - eta*lambda/n; with n = 1 (online) the penalty is lam = lambda/2, "
+                f"with n = N = {n_train} (full batch) lambda/(2N): {n_train} times smaller. Same learning rate "
+                f"{SEED_RULE_LR} for both. Weight norm online / full batch: "
+                + ", ".join(f"lambda={s:g}: {online.loc[s, 'weight_norm']:.3g} / {full.loc[s, 'weight_norm']:.3g}"
+                            for s in online.index if s in full.index) + ".",
+                write_table(b_table, folder, "b_seed_lambda"))
+
+    c = runs[runs["method"].str.startswith("momentum-")]
+    c_means = c.groupby(["method", "lam"])["weight_norm"].mean().unstack(0)
+    section.add("### (c) Momentum 0.9: coupled and decoupled part ways",
+                "Weight norm coupled / decoupled at the same lam (decoupled d = 2*lr*lam): "
+                + ", ".join(f"lam={lam:g}: {r['momentum-coupled']:.3g} / {r['momentum-decoupled']:.3g}"
+                            for lam, r in c_means.iterrows()) + ".",
+                summary_table(c, ["weight_norm", "fun", "error", "test_accuracy"], folder, "c_momentum"))
+
+    d_rows = []
+    for lr in config["parameters"]["learning_rates"]:
+        dec, cou = f"d-decoupled-lr{lr:g}", f"d-coupled-lr{lr:g}"
+        part = runs[runs["method"].isin([dec, cou])]
+        diff = _pair_diffs(part, res.weights, dec, cou)
+        d_rows.append({"lr": lr, "d": config["parameters"]["fixed_fraction"], "lam = d/(2 lr)": part["lam"].iloc[0],
+                       "weight_norm decoupled": part[part["method"] == dec]["weight_norm"].mean(),
+                       "weight_norm coupled": part[part["method"] == cou]["weight_norm"].mean(),
+                       "max_abs_weight_diff": diff["max_abs_weight_diff"].max()})
+    d_table = pd.DataFrame(d_rows)
+    section.add("### (d) A fixed fraction d is a different lam at every learning rate",
+                "Subtracting the same fraction d of each weight per step equals coupled L2 with lam = d/(2*lr): "
+                "the same d means a penalty that changes with the learning rate.",
+                write_table(d_table, folder, "d_fixed_fraction"))
+
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    for method, series in c_means.items():
+        axes[0].plot(series.index, series.values, marker="o", label=method)
+    axes[0].set(xscale="log", xlabel="lam", ylabel="non-bias weight norm", title="(c) momentum 0.9")
+    axes[0].legend()
+    axes[1].plot(d_table["lr"], d_table["weight_norm decoupled"], marker="o", label=f"decoupled d={d_rows[0]['d']:g}")
+    axes[1].plot(d_table["lr"], d_table["weight_norm coupled"], marker="x", linestyle="--",
+                 label="coupled lam = d/(2 lr)")
+    axes[1].set(xscale="log", xlabel="learning rate", ylabel="non-bias weight norm", title="(d) fixed fraction d")
+    axes[1].legend()
+    for ax in axes:
+        ax.grid(True, alpha=0.3)
+    fig.tight_layout()
+    path = _save(fig, folder / "figures" / "decay_meaning.png")
+    section.add(f"![decay_meaning]({path.relative_to(out).as_posix()})")
+    return section

@@ -1,0 +1,90 @@
+"""Experiment 3, ``equal-budget``: best J against cost, and fixed-target costs as empirical CDFs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from ..report import _save, plot_convergence
+from .common import Section, build_specs, cost_to_target, execute, figure_links, load_config, parts, write_table
+
+NAME = "equal-budget"
+
+
+def target_costs(runs: pd.DataFrame, traces: dict, targets: list[float]) -> pd.DataFrame:
+    """Per run and target: the cost to reach (1 + target) * best J of its (dataset, hidden, lam) group."""
+    ok = runs[runs["status"] != "failed"]
+    rows = []
+    for (dataset, hidden, lam), group in ok.groupby(["dataset", "hidden", "lam"]):
+        best = group["fun"].min()
+        for _, r in group.iterrows():
+            for t in targets:
+                rows.append({"dataset": dataset, "hidden": hidden, "lam": lam, "method": r["method"],
+                             "seed": r["seed"], "target": t, "best_J": best,
+                             "cost": cost_to_target(traces[r["key"]], best * (1 + t))})
+    return pd.DataFrame(rows)
+
+
+def success_table(costs: pd.DataFrame) -> pd.DataFrame:
+    def stats(g: pd.DataFrame) -> pd.Series:
+        hit = g["cost"][np.isfinite(g["cost"])]
+        return pd.Series({"runs": len(g), "success_rate": len(hit) / len(g),
+                          "median_cost": hit.median() if len(hit) else np.nan,
+                          "q25_cost": hit.quantile(0.25) if len(hit) else np.nan,
+                          "q75_cost": hit.quantile(0.75) if len(hit) else np.nan})
+    keys = ["dataset", "hidden", "lam", "target", "method"]
+    return costs.groupby(keys)[["cost"]].apply(stats).reset_index()
+
+
+def plot_ecdf(costs: pd.DataFrame, budget: float, folder: Path) -> list[Path]:
+    paths = []
+    for (dataset, hidden), part in costs.groupby(["dataset", "hidden"]):
+        lams, targets = sorted(part["lam"].unique()), sorted(part["target"].unique())
+        fig, axes = plt.subplots(len(targets), len(lams), figsize=(4 * len(lams), 3.2 * len(targets)),
+                                 squeeze=False)
+        for i, t in enumerate(targets):
+            for j, lam in enumerate(lams):
+                ax = axes[i][j]
+                cell = part[(part["lam"] == lam) & (part["target"] == t)]
+                for method, g in cell.groupby("method"):
+                    c = np.sort(g["cost"].to_numpy())
+                    frac = np.arange(1, len(c) + 1) / len(c)
+                    finite = np.isfinite(c)
+                    last = frac[finite][-1] if finite.any() else 0
+                    ax.step(np.r_[0, c[finite], budget], np.r_[0, frac[finite], last], where="post", label=method)
+                ax.set(xlabel="cost", ylabel="fraction of runs", ylim=(0, 1.05),
+                       title=f"lam={lam:g}, within {t:.0%} of best J")
+                ax.grid(True, alpha=0.3)
+        axes[0][0].legend()
+        fig.suptitle(f"Fixed-target cost ECDF: {dataset}, hidden {hidden}")
+        fig.tight_layout()
+        paths.append(_save(fig, folder / "figures" / f"ecdf_{dataset}.png"))
+    return paths
+
+
+def run(out: Path, profile: str = "full", workers: int | None = None, progress: bool | None = None) -> Section:
+    config = load_config(NAME)
+    specs = build_specs(parts(config, profile), NAME)
+    res = execute(NAME, specs, out, workers, progress)
+    costs = target_costs(res.runs, res.traces, config["parameters"]["targets"])
+    table = success_table(costs)
+    md = write_table(table, res.folder, "fixed_target", digits=4)
+    budget = float(res.runs["budget"].max())
+    figures = plot_convergence(res.runs, res.traces, res.folder / "figures") + plot_ecdf(costs, budget, res.folder)
+    section = Section("3. equal-budget: direct error against gradients at equal cost")
+    best = table[table["target"] == min(config["parameters"]["targets"])]
+    leaders = best.sort_values(["success_rate", "median_cost"], ascending=[False, True]) \
+        .groupby(["dataset", "lam"]).head(1)
+    section.add(
+        f"{len(res.runs)} runs, budget {budget:g} each (a gradient costs 3 evaluations of J). Target: "
+        "within 1% or 5% of the best J any run of the group found. Success rate and cost of the runs "
+        "that reached it (median and quartiles):",
+        md,
+        "Fastest to within 1% (highest success rate, then lowest median cost): "
+        + "; ".join(f"{r.dataset} lam={r.lam:g}: {r.method} ({r.success_rate:.0%}, median {r.median_cost:.0f})"
+                    for r in leaders.itertuples()) + ".",
+        figure_links(figures, out))
+    return section
