@@ -16,7 +16,7 @@ class UsageError(Exception):
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # one line instead of usage + message
-        raise UsageError(f"{self.prog}: {message}")
+        raise UsageError(message if self.prog == "swarmreg" else f"{self.prog.removeprefix('swarmreg ')}: {message}")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -174,8 +174,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = _parser().parse_args(argv)
         return commands[args.command](args)
     except (UsageError, ConfigError) as exc:
-        print(f"swarmreg: error: {exc}" if not str(exc).startswith("swarmreg") else f"error: {exc}",
-              file=sys.stderr)
+        print(f"swarmreg: error: {exc}", file=sys.stderr)
         return 2
     except (ValueError, TypeError) as exc:  # bad values caught by the API's own checks
         print(f"swarmreg: error: {exc}", file=sys.stderr)

@@ -131,6 +131,8 @@ def load(name: str, seed: int = 0, test_size: float = 0.3, val_size: float = 0.0
         raise ValueError(f"unknown dataset {name!r}{v.suggest(name, NAMES)}; known: {', '.join(NAMES)} "
                          "or a path ending in .csv")
     seed = v.non_negative_int(seed, "seed")
+    if seed > 2**32 - 1:
+        raise ValueError(f"seed must be at most 2**32 - 1 (scikit-learn's random_state), got {seed}")
     test_size = v.real(test_size, "test_size", 0.0, 1.0, high_open=True)
     val_size = v.real(val_size, "val_size", 0.0, 1.0, high_open=True)
     if test_size + val_size >= 1:

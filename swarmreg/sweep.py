@@ -28,6 +28,9 @@ TOP_LEVEL_KEYS = ("name", "datasets", "hidden", "methods", "lams", "seeds", "bud
                   "variants", "test_size", "val_size", "split_seed", "activation")
 
 
+MAX_SEED = 2**32 - 1  # the largest random_state scikit-learn's splitters accept
+
+
 class ConfigError(ValueError):
     """A sweep config that cannot run; the message is one line naming the bad value."""
 
@@ -127,18 +130,18 @@ class Sweep:
                 raise _fail(where, f"variant {vname!r} has the name of a method; rename it")
             if not isinstance(vcfg, dict) or "method" not in vcfg:
                 raise _fail(where, f"variant {vname!r} needs a 'method' key")
-            if vcfg["method"] not in METHODS:
+            if not isinstance(vcfg["method"], str) or vcfg["method"] not in METHODS:
                 raise _fail(where, f"variant {vname!r}: unknown method {vcfg['method']!r}"
                                    f"{suggest(vcfg['method'], METHODS)}")
         methods = _list(cfg, "methods", where)
         for m in methods:
-            if m not in METHODS and m not in variants:
-                raise _fail(where, f"unknown method {m!r}{suggest(m, [*METHODS, *variants])}; "
+            if not isinstance(m, str) or (m not in METHODS and m not in variants):
+                raise _fail(where, f"methods: unknown method {m!r}{suggest(m, [*METHODS, *variants])}; "
                                    f"known: {', '.join([*METHODS, *variants])}")
         datasets = _list(cfg, "datasets", where)
         for d in datasets:
             if not isinstance(d, str) or (d not in DATASETS and not d.endswith(".csv")):
-                raise _fail(where, f"unknown dataset {d!r}{suggest(d, DATASETS)}; known: {', '.join(DATASETS)}")
+                raise _fail(where, f"datasets: unknown dataset {d!r}{suggest(d, DATASETS)}; known: {', '.join(DATASETS)}")
             if d.endswith(".csv") and not Path(d).is_file():
                 raise _fail(where, f"dataset file {d!r} does not exist")
         hidden = _list(cfg, "hidden", where)
@@ -152,8 +155,8 @@ class Sweep:
                 raise _fail(where, f"lams must be finite numbers >= 0, got {lam!r}")
         seeds = _list(cfg, "seeds", where)
         for s in seeds:
-            if isinstance(s, bool) or not isinstance(s, int) or s < 0:
-                raise _fail(where, f"seeds must be non-negative ints, got {s!r}")
+            if isinstance(s, bool) or not isinstance(s, int) or not 0 <= s <= MAX_SEED:
+                raise _fail(where, f"seeds must be ints in 0..{MAX_SEED}, got {s!r}")
         budget = cfg.get("budget")
         if isinstance(budget, bool) or not isinstance(budget, (int, float)) or not budget >= 1 \
                 or not math.isfinite(budget):
@@ -167,8 +170,8 @@ class Sweep:
             raise _fail(where, f"val_size must be in [0, 1) with test_size + val_size < 1, got {val_size!r}")
         split_seed = cfg.get("split_seed")
         if split_seed is not None and (isinstance(split_seed, bool) or not isinstance(split_seed, int)
-                                       or split_seed < 0):
-            raise _fail(where, f"split_seed must be a non-negative int, got {split_seed!r}")
+                                       or not 0 <= split_seed <= MAX_SEED):
+            raise _fail(where, f"split_seed must be an int in 0..{MAX_SEED}, got {split_seed!r}")
         activation = cfg.get("activation", "tanh")
         if activation not in HIDDEN_ACTIVATIONS:
             raise _fail(where, f"activation must be one of {HIDDEN_ACTIVATIONS}, got {activation!r}")
