@@ -141,7 +141,8 @@ class Sweep:
         datasets = _list(cfg, "datasets", where)
         for d in datasets:
             if not isinstance(d, str) or (d not in DATASETS and not d.endswith(".csv")):
-                raise _fail(where, f"datasets: unknown dataset {d!r}{suggest(d, DATASETS)}; known: {', '.join(DATASETS)}")
+                raise _fail(where, f"datasets: unknown dataset {d!r}{suggest(d, DATASETS)}; "
+                                   f"known: {', '.join(DATASETS)}")
             if d.endswith(".csv") and not Path(d).is_file():
                 raise _fail(where, f"dataset file {d!r} does not exist")
         hidden = _list(cfg, "hidden", where)
