@@ -40,7 +40,8 @@ def run(out: Path, profile: str = "full", workers: int | None = None, progress: 
     section = Section("4. overfitting: a small noisy training set and an oversized network")
     gaps = chosen.assign(gain=chosen["test_accuracy"] - chosen["test_accuracy_lam0"])
     section.add(
-        f"Noisy teacher data (20% of labels redrawn), about {n_train} training items, hidden {specs[0].hidden}, "
+        f"Noisy teacher data (20% of labels redrawn), about {n_train} training items, "
+        f"a hidden layer of {specs[0].hidden[0]} units, "
         f"{runs['seed'].nunique()} seeds, budget {runs['budget'].iloc[0]:g}. The lam each method picks on the "
         "validation split, and what it buys on the test split against lam = 0:",
         write_table(chosen, res.folder, "picked_lam", digits=3),
