@@ -28,30 +28,36 @@ class Budget:
         self.objective = objective
         self.limit = float(limit)
         self.grad_cost = float(grad_cost)
-        self.cost = 0.0
-        self.n_evals = 0
-        self.n_grads = 0
+        self.n_evals = 0  # vectors evaluated on the full set
+        self.n_grads = 0  # gradient calls
+        self.grad_items = 0  # items that went through gradients (a full-set gradient adds n_items)
         self.best_x: np.ndarray | None = None
         self.best_fun = np.inf
         self._trace: dict[str, list[float]] = {"cost": [], "fun": []}
 
+    def _cost(self, evals: int, grad_items: int) -> float:
+        """``evals + grad_cost * grad_items / N`` from integer counts, in one rounding: summing
+        batch fractions in floats would drift past the cap."""
+        n = self.objective.n_items
+        return (evals * n + self.grad_cost * grad_items) / n
+
+    @property
+    def cost(self) -> float:
+        return self._cost(self.n_evals, self.grad_items)
+
     def remaining(self) -> float:
         return self.limit - self.cost
 
-    def can_afford(self, amount: float) -> bool:
-        # a tiny slack absorbs the rounding of summed batch fractions
-        return self.cost + amount <= self.limit * (1 + 1e-12)
-
-    def charge(self, amount: float) -> None:
-        if not self.can_afford(amount):
-            raise BudgetExhausted(f"a charge of {amount:g} would pass the budget of {self.limit:g}")
-        self.cost += amount
+    def can_afford(self, evals: int = 0, grad_items: int = 0) -> bool:
+        """Whether ``evals`` more evaluations and gradients over ``grad_items`` more items fit."""
+        return self._cost(self.n_evals + evals, self.grad_items + grad_items) <= self.limit
 
     def __call__(self, w: np.ndarray) -> float | np.ndarray:
         """``J`` of one vector or a swarm, charged one unit per vector; tracks the best vector."""
         w = np.asarray(w)
         rows = 1 if w.ndim == 1 else w.shape[0]
-        self.charge(rows)
+        if not self.can_afford(evals=rows):
+            raise BudgetExhausted(f"{rows} more evaluation(s) would pass the budget of {self.limit:g}")
         self.n_evals += rows
         values = self.objective(w)
         if w.ndim == 1:
@@ -66,8 +72,10 @@ class Budget:
     def error_and_gradient(self, w: np.ndarray, idx: np.ndarray | None = None) -> tuple[float, np.ndarray]:
         """``E`` and ``dE/dw`` on the rows ``idx`` (all when None), charged their fraction of GRAD_COST."""
         m = self.objective.n_items if idx is None else len(idx)
-        self.charge(self.grad_cost * m / self.objective.n_items)
+        if not self.can_afford(grad_items=m):
+            raise BudgetExhausted(f"a gradient over {m} items would pass the budget of {self.limit:g}")
         self.n_grads += 1
+        self.grad_items += m
         return self.objective.error_and_gradient(w, idx)
 
     def record(self, fun: float, **extra: float) -> None:

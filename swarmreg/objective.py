@@ -14,6 +14,20 @@ from . import _validate as v
 from .network import Network, activation_derivative
 
 LOSSES = ("cross_entropy", "mse")
+FLOAT_MAX = float(np.finfo(float).max)
+
+
+def _saturate(value: np.ndarray) -> float | np.ndarray:
+    """Values past float64's range (weights beyond ~1e150 overflow the squares) reported as its
+    largest finite number, NaN from inf - inf included: J stays finite and ordered for any finite w."""
+    out = np.where(np.isnan(value), FLOAT_MAX, np.minimum(value, FLOAT_MAX))
+    return out if np.ndim(out) else float(out)
+
+
+def _saturate_vector(g: np.ndarray) -> np.ndarray:
+    """A gradient past float64's range clipped to +-FLOAT_MAX; entries whose sign overflow left
+    undefined (inf - inf) are 0. Only weights beyond ~1e150 get here, where J itself saturates."""
+    return np.nan_to_num(g, nan=0.0, posinf=FLOAT_MAX, neginf=-FLOAT_MAX)
 _LOSS_FOR_OUTPUT = {"softmax": "cross_entropy", "identity": "mse"}
 
 
@@ -62,25 +76,30 @@ class Objective:
 
     def __call__(self, w) -> float | np.ndarray:
         """``J(w)``; ``(P,)`` values for a swarm ``(P, n_params)``."""
-        return self.error(w) + self.penalty(w)
+        with np.errstate(over="ignore"):
+            return _saturate(np.add(self.error(w), self.penalty(w)))
 
     def error(self, w, idx: np.ndarray | None = None) -> float | np.ndarray:
         """``E(w)`` on all items, or on the rows ``idx`` (a mini-batch)."""
         w = self.net.check_vector(w)
         X, T = (self.X, self._onehot) if idx is None else (self.X[idx], self._onehot[idx])
-        logits = self.net.activations(X, w)[-1]
-        return self._error_from_logits(logits, T)
+        with np.errstate(over="ignore", invalid="ignore"):
+            logits = self.net.activations(X, w)[-1]
+            return _saturate(self._error_from_logits(logits, T))
 
     def penalty(self, w) -> float | np.ndarray:
         """``lam * sum(w[weight_mask]**2)`` (biases excluded)."""
         w = self.net.check_vector(w)
-        sq = np.square(w[..., self.net.weight_mask]).sum(axis=-1)
-        return self.lam * sq if w.ndim == 2 else float(self.lam * sq)
+        if self.lam == 0:  # not 0 * inf for enormous weights
+            return np.zeros(w.shape[0]) if w.ndim == 2 else 0.0
+        with np.errstate(over="ignore"):
+            return _saturate(self.lam * np.square(w[..., self.net.weight_mask]).sum(axis=-1))
 
     def gradient(self, w) -> np.ndarray:
         """``dJ/dw`` on all items: backprop of ``E`` plus ``2*lam*w`` on non-bias weights."""
         _, g = self.error_and_gradient(w)
-        return g + 2.0 * self.lam * self.net.weight_mask * w
+        with np.errstate(over="ignore"):
+            return _saturate_vector(g + 2.0 * self.lam * self.net.weight_mask * w)
 
     def error_and_gradient(self, w, idx: np.ndarray | None = None) -> tuple[float, np.ndarray]:
         """``E`` and ``dE/dw`` (no penalty) on all items or the rows ``idx``, by backprop."""
@@ -88,9 +107,13 @@ class Objective:
         if w.ndim != 1:
             raise ValueError(f"the gradient takes one vector of shape ({self.net.n_params},), got {w.shape}")
         X, T = (self.X, self._onehot) if idx is None else (self.X[idx], self._onehot[idx])
+        with np.errstate(over="ignore", invalid="ignore"):
+            return self._backprop(X, T, w)
+
+    def _backprop(self, X: np.ndarray, T: np.ndarray, w: np.ndarray) -> tuple[float, np.ndarray]:
         acts = self.net.activations(X, w)
         logits = acts[-1]
-        err = self._error_from_logits(logits, T)
+        err = _saturate(self._error_from_logits(logits, T))
         n = X.shape[0]
         if self.loss == "cross_entropy":
             delta = np.exp(logits - logsumexp(logits, axis=-1, keepdims=True)) - T
@@ -103,7 +126,7 @@ class Objective:
             grads.append((acts[i].T @ delta, delta.sum(axis=0)))
             if i > 0:
                 delta = (delta @ layers[i][0].T) * activation_derivative(self.net.hidden, acts[i])
-        return err, self.net.pack(grads[::-1])
+        return err, _saturate_vector(self.net.pack(grads[::-1]))
 
     def _error_from_logits(self, logits: np.ndarray, T: np.ndarray) -> float | np.ndarray:
         if self.loss == "cross_entropy":

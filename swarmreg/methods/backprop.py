@@ -59,6 +59,11 @@ def _batches(n_items: int, batch_size: int, order: np.ndarray | None) -> list[np
     return [idx[i:i + batch_size] for i in range(0, n_items, batch_size)]
 
 
+def _finite(value: float) -> bool:
+    """A usable loss: finite and below the saturation value the objective reports for overflow."""
+    return math.isfinite(value) and value < np.finfo(float).max
+
+
 def run(budget: Budget, x0: np.ndarray, rng: np.random.Generator,
         opts: BackpropOptions) -> tuple[np.ndarray, str, str]:
     obj = budget.objective
@@ -66,23 +71,28 @@ def run(budget: Budget, x0: np.ndarray, rng: np.random.Generator,
     m = n if opts.batch_size is None else opts.batch_size
     mask = obj.net.weight_mask
     decay_rate = 2.0 * opts.lr * obj.lam if opts.decay_rate is None else opts.decay_rate
-    step_cost = budget.grad_cost * m / n
     shuffle = opts.shuffle and m < n
 
-    w = last_finite = x0.copy()
+    def diverged(candidates: list[np.ndarray], epoch: int) -> tuple[np.ndarray, str, str]:
+        """Return the latest candidate whose J on the full set is finite (the last resort: x0)."""
+        w_ok = next((c for c in candidates if _finite(obj(c))), x0)
+        budget.record(obj(w_ok))
+        return w_ok, "diverged", f"the loss stopped being finite in epoch {epoch + 1}"
+
+    w = x0.copy()
+    epoch_start = x0  # the last epoch-end iterate, whose J on the full set was finite
     velocity = np.zeros_like(w)
     epochs = math.inf if opts.epochs is None else opts.epochs
     epoch = 0
     while epoch < epochs:
+        last_finite = w  # the last iterate whose batch loss was finite
         for idx in _batches(n, m, rng.permutation(n) if shuffle else None):
-            cost = step_cost if idx is None else budget.grad_cost * len(idx) / n
-            if not budget.can_afford(cost):
+            if not budget.can_afford(grad_items=n if idx is None else len(idx)):
                 budget.record(obj(w))
                 return w, "budget", f"budget spent in epoch {epoch + 1}"
             err, g = budget.error_and_gradient(w, idx)
-            if not (math.isfinite(err) and np.all(np.isfinite(g))):
-                budget.record(obj(last_finite))
-                return last_finite, "diverged", f"the loss stopped being finite in epoch {epoch + 1}"
+            if not (_finite(err) and np.all(np.isfinite(g))):
+                return diverged([last_finite, epoch_start], epoch)
             last_finite = w
             if opts.decay == "coupled":
                 g += (2.0 * obj.lam) * mask * w
@@ -92,5 +102,9 @@ def run(budget: Budget, x0: np.ndarray, rng: np.random.Generator,
                 step = step + decay_rate * mask * w
             w = w - step
         epoch += 1
-        budget.record(obj(w))
+        fun = obj(w)
+        if not _finite(fun):
+            return diverged([last_finite, epoch_start], epoch - 1)
+        epoch_start = w
+        budget.record(fun)
     return w, "epochs", f"ran {epoch} epochs"

@@ -56,7 +56,7 @@ def run(budget: Budget, x0: np.ndarray, rng: np.random.Generator,
             budget.record(budget.best_fun)
         return value
 
-    while budget.can_afford(n + 1):
+    while budget.can_afford(evals=n + 1):
         rounds += 1
         before = budget.best_fun
         simplex = np.vstack([start, start + np.diag(steps)])
