@@ -6,6 +6,7 @@ Each module has ``NAME`` and ``run(out, profile, workers, progress) -> Section``
 
 from __future__ import annotations
 
+import argparse
 import platform
 import shlex
 import sys
@@ -48,3 +49,21 @@ def reproduce(out: str | Path = "results", profile: str = "full", workers: int |
     report = out / "REPORT.md"
     report.write_text("\n\n".join(header + [s.markdown() for s in sections]) + "\n")
     return report
+
+
+def script(name: str, argv: list[str] | None = None) -> None:
+    """Command line of one experiment script: ``python experiments/<name>.py [--quick] [--out DIR]``.
+
+    Writes ``DIR/<name>/`` (runs.sqlite, tables as .md and .csv, figures) and prints its report section.
+    """
+    parser = argparse.ArgumentParser(prog=f"experiments/{name.replace('-', '_')}.py",
+                                     description=EXPERIMENTS[name].__doc__)
+    parser.add_argument("--quick", action="store_true", help="the quick profile")
+    parser.add_argument("--profile", choices=PROFILES, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--out", type=Path, default=Path("results"))
+    parser.add_argument("--workers", type=int, default=None)
+    args = parser.parse_args(argv)
+    if args.workers is not None and args.workers < 1:
+        parser.error(f"--workers must be at least 1, got {args.workers}")
+    profile = args.profile or ("quick" if args.quick else "full")
+    print(EXPERIMENTS[name].run(args.out, profile, args.workers).markdown())
