@@ -12,6 +12,7 @@ import time
 import tomllib
 from pathlib import Path
 
+import distributed  # declared in the test extras: a missing install fails, it does not skip
 import numpy as np
 import pandas as pd
 import psutil
@@ -20,8 +21,6 @@ import pytest
 import swarmreg as sr
 from swarmreg import cli
 from swarmreg.store import RUN_COLUMNS
-
-distributed = pytest.importorskip("distributed")
 
 CONFIG = """\
 name = "dask"
