@@ -14,6 +14,7 @@ import time
 from importlib.metadata import version
 from pathlib import Path
 
+from ..store import load_results
 from . import decay_meaning, equal_budget, l2_path, overfitting, pso_vs_backprop
 from .common import PROFILES
 
@@ -44,7 +45,9 @@ def reproduce(out: str | Path = "results", profile: str = "full", workers: int |
         "Seeds: each run's seed fixes its train/test split and its optimizer; the seeds of each experiment are "
         "listed in its section and in `swarmreg/experiments/configs/`.",
         "Versions: " + ", ".join(f"{p} {version(p)}" for p in PACKAGES) + f", Python {platform.python_version()}.",
-        "Wall time: " + ", ".join(f"{n} {t:.0f} s" for n, t in times.items()) + ".",
+        "Compute: " + ", ".join(f"{n} {len(r)} runs, {r['wall_time'].sum():.0f} s summed over runs"
+                                for n, r in ((n, load_results(out / n)) for n in names))
+        + f"; this invocation took {sum(times.values()):.0f} s (runs already stored are not rerun).",
     ]
     report = out / "REPORT.md"
     report.write_text("\n\n".join(header + [s.markdown() for s in sections]) + "\n")
