@@ -32,8 +32,10 @@ def objective(dataset: str, hidden: tuple[int, ...], activation: str, lam: float
     return sr.Objective(net, data.X_train, data.y_train, lam=lam, **kwargs)
 
 
-def run_cases() -> Iterator[tuple[str, sr.Result]]:
+def run_cases(only: str | None = None) -> Iterator[tuple[str, sr.Result]]:
     for name, dataset, hidden, activation, method, seed, options in RUNS:
+        if only is not None and name != only:
+            continue
         obj = objective(dataset, hidden, activation)
         yield name, sr.minimize(obj, method, budget=BUDGET, seed=seed, **options)
 
@@ -63,7 +65,8 @@ def objective_cases() -> Iterator[tuple[str, np.ndarray]]:
 
 
 def environment() -> dict[str, str]:
-    """What the recorded bits depend on besides swarmreg: numpy, scipy and the BLAS kernel."""
-    blas = [f"{i.get('internal_api')}-{i.get('version')}-{i.get('architecture')}"
-            for i in threadpool_info() if i.get("user_api") == "blas"]
-    return {"numpy": np.__version__, "scipy": scipy.__version__, "blas": ";".join(blas)}
+    """What the recorded bits depend on besides swarmreg: numpy, scipy and numpy's BLAS and its kernel."""
+    libs = [i for i in threadpool_info() if i.get("user_api") == "blas"]
+    numpy_libs = [i for i in libs if "numpy" in i.get("filepath", "")] or libs
+    blas = [f"{i.get('internal_api')}-{i.get('version')}-{i.get('architecture')}" for i in numpy_libs]
+    return {"numpy": np.__version__, "scipy": scipy.__version__, "blas": ";".join(sorted(blas))}

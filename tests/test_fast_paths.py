@@ -1,0 +1,236 @@
+"""The fast paths of issue 5 (whole-swarm evaluation, lean PSO loop, float32), checked for correctness.
+
+- float64 results are the bits recorded before the speed work (``tests/data/fast_paths_reference.npz``,
+  made by ``tests/data/make_fast_paths_fixture.py``): PSO, Nelder-Mead and backprop trajectories, and
+  raw ``obj(W)`` / gradient values. Bits legitimately depend on the BLAS kernel and on numpy/scipy,
+  so those comparisons run only where the recorded environment matches (they skip, saying why,
+  elsewhere); everything else here holds anywhere.
+- A swarm evaluated at once equals its rows evaluated one by one, whatever the block size.
+- ``dtype="float32"`` agrees with float64 to 1e-4 relative, and its gradient is sane.
+No timings here: speed is measured by ``python -m benchmarks.run``.
+"""
+
+from __future__ import annotations
+
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+from _helpers import iris, regression
+from scipy.special import logsumexp as scipy_logsumexp
+from threadpoolctl import threadpool_limits
+
+import swarmreg as sr
+import swarmreg.objective as objective_module
+from swarmreg.objective import _sum_terms, logsumexp
+
+DATA = Path(__file__).parent / "data"
+sys.path.insert(0, str(DATA))
+from fast_paths_cases import RUNS, environment, objective_cases, run_cases  # noqa: E402
+
+REFERENCE = np.load(DATA / "fast_paths_reference.npz")
+RECORDED = {key[len("env/"):]: str(REFERENCE[key]) for key in REFERENCE.files if key.startswith("env/")}
+
+
+def _environment_differences() -> str:
+    """Empty when numpy, scipy and numpy's BLAS (library, version, kernel) are those recorded."""
+    here = environment()
+    differs = [k for k in ("numpy", "scipy") if RECORDED.get(k) != here[k]]
+    recorded_blas = set(RECORDED.get("blas", "").split(";"))
+    if not set(here["blas"].split(";")) <= recorded_blas:
+        differs.append("blas")
+    return "; ".join(f"{k}: recorded {RECORDED.get(k)!r}, here {here[k]!r}" for k in differs)
+
+
+recorded_environment = pytest.mark.skipif(bool(_environment_differences()),
+                                          reason=f"bits recorded elsewhere ({_environment_differences()})")
+
+
+# ---------------------------------------------------------------------------------------------
+# the same float64 bits as before the speed work
+
+
+@recorded_environment
+@pytest.mark.parametrize("case", [name for name, *_ in RUNS])
+def test_trajectories_are_the_recorded_bits(case):
+    (name, res), = [(n, r) for n, r in run_cases(only=case)]
+    assert np.array_equal(res.x, REFERENCE[f"{name}/x"])
+    assert res.fun == REFERENCE[f"{name}/fun"]
+    recorded = {key.rsplit("/", 1)[1] for key in REFERENCE.files if key.startswith(f"{name}/trace/")}
+    assert set(res.trace) == recorded
+    for key, values in res.trace.items():
+        assert np.array_equal(values, REFERENCE[f"{name}/trace/{key}"]), key
+
+
+@recorded_environment
+def test_objective_values_and_gradients_are_the_recorded_bits():
+    for name, values in objective_cases():
+        assert np.array_equal(values, REFERENCE[name]), name
+
+
+@pytest.mark.parametrize("options", [{}, {"topology": "ring", "velocity_clamp": 0.3}])
+def test_pso_draws_ahead_in_a_helper_thread_without_changing_a_bit(options):
+    X, y = iris(10)
+    obj = sr.Objective(sr.Network((4, 6, 3)), X, y, lam=0.01)
+    with threadpool_limits(2):
+        threaded = sr.minimize(obj, "pso", budget=2000, seed=3, n_particles=20, **options)
+    with threadpool_limits(1):  # one BLAS thread: the loop stays in this thread
+        inline = sr.minimize(obj, "pso", budget=2000, seed=3, n_particles=20, **options)
+    assert np.array_equal(threaded.x, inline.x)
+    assert np.array_equal(threaded.trace["fun"], inline.trace["fun"])
+
+
+def test_pso_leaves_numpys_global_random_state_alone():
+    X, y = iris(10)
+    obj = sr.Objective(sr.Network((4, 6, 3)), X, y)
+    np.random.seed(5)
+    before = np.random.get_state()[1].copy()
+    sr.minimize(obj, "pso", budget=400, seed=0, n_particles=20)
+    assert np.array_equal(np.random.get_state()[1], before)
+
+
+# ---------------------------------------------------------------------------------------------
+# a swarm at once equals its rows one by one
+
+
+def _objectives(dtype="float64"):
+    X, y = iris(12)
+    Xr, yr = regression(n_items=30, n_features=3, n_outputs=2)
+    return {
+        "ce-tanh": sr.Objective(sr.Network((4, 7, 3)), X, y, lam=0.02, dtype=dtype),
+        "ce-relu-2h": sr.Objective(sr.Network((4, 5, 6, 3), hidden="relu"), X, y, lam=0.02, dtype=dtype),
+        "ce-sigmoid": sr.Objective(sr.Network((4, 9, 3), hidden="sigmoid"), X, y, lam=0.0, dtype=dtype),
+        "ce-no-hidden": sr.Objective(sr.Network((4, 3)), X, y, lam=0.02, dtype=dtype),
+        "mse-tanh": sr.Objective(sr.Network((3, 6, 2), output="identity"), Xr, yr, lam=0.01, dtype=dtype),
+        "mse-1-out": sr.Objective(sr.Network((3, 4, 1), output="identity"), Xr, yr[:, 0], lam=0.01, dtype=dtype),
+    }
+
+
+OBJECTIVES = _objectives()
+
+
+@pytest.mark.parametrize("name", OBJECTIVES)
+def test_swarm_error_is_bit_identical_to_its_rows(name):
+    obj = OBJECTIVES[name]
+    W = np.random.default_rng(0).standard_normal((23, obj.net.n_params)) * 2
+    batch = obj.error(W)
+    assert np.array_equal(batch, [obj.error(w) for w in W])
+    # J adds the penalty, which the reference summed in another order for a swarm than for one
+    # vector (weight after weight, against pairwise): equal to rounding, as before
+    np.testing.assert_allclose(obj(W), [obj(w) for w in W], rtol=1e-13)
+
+
+@pytest.mark.parametrize("name", OBJECTIVES)
+@pytest.mark.parametrize("block_bytes", [1, 3000, 1 << 30])
+def test_block_size_does_not_change_a_bit(monkeypatch, name, block_bytes):
+    obj = OBJECTIVES[name]
+    W = np.random.default_rng(1).standard_normal((17, obj.net.n_params))
+    expected = obj(W)
+    monkeypatch.setattr(objective_module, "BLOCK_BYTES", block_bytes)
+    assert np.array_equal(obj(W), expected)
+
+
+def test_mini_batch_error_equals_the_objective_on_those_rows():
+    obj = OBJECTIVES["ce-tanh"]
+    idx = np.array([3, 0, 17, 5, 9])
+    w = np.random.default_rng(2).standard_normal(obj.net.n_params)
+    sub = sr.Objective(obj.net, obj.X[idx], obj.y[idx], lam=obj.lam)
+    assert obj.error(w, idx) == sub.error(w)
+    assert obj.error_and_gradient(w, idx)[0] == sub.error(w)
+
+
+@pytest.mark.parametrize("K", [1, 2, 3, 5, 7, 8, 9, 10, 16, 17, 130])
+def test_logsumexp_is_scipys_bit_for_bit(K):
+    rng = np.random.default_rng(K)
+    z = rng.standard_normal((40, K)) * 30
+    z[3] = z[3, 0]  # every class ties
+    z[4, : (K + 1) // 2] = z[4].max()  # half of them tie for the max
+    z[5, 0] = -np.inf
+    z[6, -1] = np.inf
+    z[7, 0] = np.nan
+    z[8] = -np.inf
+    z[9] = 1e308
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        expected = scipy_logsumexp(z, axis=-1)
+    with np.errstate(invalid="ignore", over="ignore"):  # as the objective calls it
+        np.testing.assert_array_equal(logsumexp(z.copy(), axis=-1), expected)
+        np.testing.assert_array_equal(logsumexp(np.ascontiguousarray(z.T), axis=0), expected)
+
+
+@pytest.mark.parametrize("K", [1, 2, 3, 7, 8, 9, 15, 16, 17, 64, 127, 128, 129, 300])
+def test_sum_of_class_slabs_adds_in_numpys_order(K):
+    z = np.random.default_rng(K).random((50, K)) * np.exp(np.random.default_rng(K + 1).uniform(-30, 0, (50, K)))
+    assert np.array_equal(_sum_terms(np.ascontiguousarray(z.T)), z.sum(axis=-1))
+
+
+def test_swarm_logits_equal_forward_per_particle():
+    net = sr.Network((4, 5, 6, 3))
+    X = np.random.default_rng(3).standard_normal((11, 4))
+    W = np.random.default_rng(4).standard_normal((7, net.n_params))
+    logits = net.swarm_logits(X, W, block_bytes=600)  # (K, P, N)
+    for p, w in enumerate(W):
+        assert np.array_equal(logits[:, p].T, net.activations(X, w)[-1])
+
+
+# ---------------------------------------------------------------------------------------------
+# float32
+
+
+def test_dtype_is_validated_with_a_message_naming_it():
+    X, y = iris(5)
+    net = sr.Network((4, 3, 3))
+    for bad in ("float16", "int64", "banana", None, True, 3, np.int32, "complex128"):
+        with pytest.raises(ValueError, match="dtype"):
+            sr.Objective(net, X, y, dtype=bad)
+    for good in ("float32", "float64", np.float32, np.dtype("float64")):
+        assert sr.Objective(net, X, y, dtype=good).dtype.name in ("float32", "float64")
+    assert sr.Objective(net, X, y).dtype == np.float64
+    assert "float32" in repr(sr.Objective(net, X, y, dtype="float32"))
+
+
+OBJECTIVES32 = _objectives("float32")
+
+
+@pytest.mark.parametrize("name", OBJECTIVES)
+@pytest.mark.parametrize("scale", [0.5, 3.0])
+def test_float32_agrees_with_float64(name, scale):
+    obj64, obj32 = OBJECTIVES[name], OBJECTIVES32[name]
+    W = np.random.default_rng(5).standard_normal((31, obj64.net.n_params)) * scale
+    v64, v32 = obj64(W), obj32(W)
+    assert v32.dtype == np.float64 and v32.shape == (31,)
+    np.testing.assert_allclose(v32, v64, rtol=1e-4)
+    np.testing.assert_allclose(obj32.error(W), obj64.error(W), rtol=1e-4)
+    assert obj32.penalty(W[0]) == obj64.penalty(W[0])  # the penalty stays float64
+    one = obj32(W[0])
+    assert isinstance(one, float)
+    np.testing.assert_allclose(one, v64[0], rtol=1e-4)
+    np.testing.assert_allclose([obj32(w) for w in W[:5]], v32[:5], rtol=1e-5)
+
+
+@pytest.mark.parametrize("name", OBJECTIVES)
+def test_float32_gradient_is_sane(name):
+    obj64, obj32 = OBJECTIVES[name], OBJECTIVES32[name]
+    w = np.random.default_rng(6).standard_normal(obj64.net.n_params)
+    g64, g32 = obj64.gradient(w), obj32.gradient(w)
+    assert g32.dtype == np.float64 and np.all(np.isfinite(g32))
+    np.testing.assert_allclose(g32, g64, rtol=1e-3, atol=1e-5 * np.abs(g64).max())
+    idx = np.arange(0, obj64.n_items, 2)
+    e64, b64 = obj64.error_and_gradient(w, idx)
+    e32, b32 = obj32.error_and_gradient(w, idx)
+    assert e32 == pytest.approx(e64, rel=1e-5)
+    np.testing.assert_allclose(b32, b64, rtol=1e-3, atol=1e-5 * np.abs(b64).max())
+    # a small step against it goes downhill
+    assert obj64(w - 1e-3 * g32 / np.linalg.norm(g32)) < obj64(w)
+
+
+@pytest.mark.parametrize("method", list(sr.METHODS))
+def test_float32_objective_keeps_the_budget_contract(method):
+    obj = OBJECTIVES32["ce-tanh"]
+    options = {"n_particles": 10} if method == "pso" else {}
+    a = sr.minimize(obj, method, budget=700, seed=1, **options)
+    b = sr.minimize(obj, method, budget=700, seed=1, **options)
+    assert a.cost <= 700 and a.fun == obj(a.x) == a.trace["fun"][-1]
+    assert np.array_equal(a.x, b.x) and np.array_equal(a.trace["fun"], b.trace["fun"])
