@@ -179,6 +179,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ValueError, TypeError) as exc:  # bad values caught by the API's own checks
         print(f"swarmreg: error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # an unwritable --out, a full disk
+        print(f"swarmreg: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("swarmreg: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":
