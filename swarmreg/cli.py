@@ -61,6 +61,15 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def _check_out(out: Path) -> None:
+    """Refuse an --out that is a file or under one, before any run starts."""
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out} exists and is not a folder")
+    parent = next((p for p in out.parents if p.exists()), None)
+    if parent is not None and not parent.is_dir():
+        raise UsageError(f"--out {out} is under {parent}, which is not a folder")
+
+
 def _positive(value: int | None, name: str) -> None:
     if value is not None and value < 1:
         raise UsageError(f"{name} must be at least 1, got {value}")
@@ -82,8 +91,7 @@ def _run(args: argparse.Namespace) -> int:
     from .sweep import Sweep
     _positive(args.workers, "--workers")
     sweep = Sweep.from_toml(args.config)
-    if args.out.exists() and not args.out.is_dir():
-        raise UsageError(f"--out {args.out} exists and is not a folder")
+    _check_out(args.out)
     executor, client = args.executor, None
     if args.executor == "dask":
         if not args.scheduler:
@@ -152,8 +160,7 @@ def _reproduce(args: argparse.Namespace) -> int:
     for name in args.only or []:
         if name not in EXPERIMENTS:
             raise UsageError(f"unknown experiment {name!r}; known: {', '.join(EXPERIMENTS)}")
-    if args.out.exists() and not args.out.is_dir():
-        raise UsageError(f"--out {args.out} exists and is not a folder")
+    _check_out(args.out)
     profile = args.profile or ("quick" if args.quick else "full")
     try:
         report = reproduce(args.out, profile, args.workers, args.only)
