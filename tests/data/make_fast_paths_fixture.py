@@ -1,6 +1,8 @@
 """Record the float64 results that tests/test_fast_paths.py requires to stay bit-identical.
 
-Run once, before the speed work of issue 5 (at commit 7c54cb7), from the repository root:
+Run before the speed work of issue 5 (commit 31fb8ca, on the code of 7c54cb7), from the repository
+root, and re-run at 62b0bb5 (exact budget accounting: only the trace costs of the two mini-batch
+cases changed, in the last bits); the speed work itself must not re-record it:
 
     python tests/data/make_fast_paths_fixture.py
 
