@@ -53,11 +53,12 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("--to", type=Path, default=None, help="folder for the PNGs (default: OUT/figures)")
 
     x = sub.add_parser("reproduce", help="run the five experiments and write OUT/REPORT.md")
-    x.add_argument("--quick", action="store_true", help="the quick profile (about 2 minutes on 2 cores)")
+    x.add_argument("--quick", action="store_true", help="the quick profile (about 1.5 minutes on 2 cores)")
     x.add_argument("--profile", choices=("full", "quick", "smoke"), default=None, help=argparse.SUPPRESS)
     x.add_argument("--out", type=Path, default=Path("results"))
     x.add_argument("--workers", type=int, default=None, help="local processes (default: all cores)")
-    x.add_argument("--only", nargs="+", default=None, help="run only these experiments")
+    x.add_argument("--only", nargs="+", default=None,
+                   help="run only these experiments: their OUT/<name>/SECTION.md are written, REPORT.md is not")
     return p
 
 
@@ -77,11 +78,16 @@ def _positive(value: int | None, name: str) -> None:
 
 def _compare(args: argparse.Namespace) -> int:
     from .compare import compare
-    from .report import format_table
+    from .report import check_metrics, format_table, summarize
     _positive(args.workers, "--workers")
-    table = compare(datasets=args.datasets, hidden=[args.hidden], methods=args.methods, lams=args.lams,
-                    seeds=args.seeds, budget=args.budget, workers=args.workers, metrics=args.metrics)
-    print(format_table(table, args.format))
+    check_metrics(args.metrics)
+    runs = compare(datasets=args.datasets, hidden=[args.hidden], methods=args.methods, lams=args.lams,
+                   seeds=args.seeds, budget=args.budget, workers=args.workers, runs=True)
+    print(format_table(summarize(runs, args.metrics), args.format))
+    failed = runs[runs["status"] == "failed"]
+    if len(failed):
+        print(f"swarmreg: {len(failed)} run(s) failed, e.g. {failed['message'].iloc[0]}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -137,7 +143,8 @@ def _load(out: Path):
 
 
 def _table(args: argparse.Namespace) -> int:
-    from .report import format_table, summarize
+    from .report import check_metrics, format_table, summarize
+    check_metrics(args.metrics)
     print(format_table(summarize(_load(args.out), args.metrics), args.format))
     return 0
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pandas as pd
 
-from .report import summarize
+from .report import check_metrics, summarize
 from .runner import execute_all
 from .sweep import Sweep
 
@@ -23,6 +23,14 @@ def compare(datasets: Sequence[str] = ("iris",), hidden: Sequence[Sequence[int]]
 
     Arguments are those of a sweep config; they are checked before anything runs (``ValueError``).
     """
+    for name, value in (("datasets", datasets), ("hidden", hidden), ("methods", methods), ("lams", lams),
+                        ("seeds", seeds)):
+        if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
+            raise TypeError(f"{name} must be a list, got {value!r}")
+    for h in hidden:
+        if isinstance(h, (str, bytes)) or not isinstance(h, Sequence):
+            raise TypeError(f"hidden must be a list of layer-size lists such as [[8]], got {hidden!r}")
+    check_metrics(metrics)
     sweep = Sweep.from_dict({
         "name": "compare", "datasets": list(datasets), "hidden": [list(h) for h in hidden],
         "methods": list(methods), "lams": list(lams), "seeds": list(seeds), "budget": budget,

@@ -42,7 +42,9 @@ class Dataset:
         return "softmax" if self.task == "classification" else "identity"
 
     def sizes(self, hidden: tuple[int, ...] | list[int]) -> tuple[int, ...]:
-        """Layer sizes for a network with these hidden layers."""
+        """Layer sizes for a network with these hidden layers, e.g. ``sizes([8])``."""
+        if isinstance(hidden, (str, bytes)) or not isinstance(hidden, (tuple, list)):
+            raise TypeError(f"hidden must be a list of hidden layer sizes such as [8], got {hidden!r}")
         return (self.n_features, *hidden, self.n_outputs)
 
 

@@ -58,6 +58,8 @@ def minimize(objective: Objective, method: str, *, budget: float | None = None, 
     """
     if not isinstance(objective, Objective):
         raise TypeError(f"objective must be a swarmreg.Objective, got {type(objective).__name__}")
+    if not isinstance(method, str):
+        raise TypeError(f"method must be a str, one of {', '.join(METHODS)}; got {method!r}")
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r}{v.suggest(method, METHODS)}; "
                          f"known methods: {', '.join(METHODS)}")
@@ -71,7 +73,7 @@ def minimize(objective: Objective, method: str, *, budget: float | None = None, 
         x0 = v.finite_array(x0, "x0", (1,))
         if x0.shape != (net.n_params,):
             raise ValueError(f"x0 must have shape ({net.n_params},), got {x0.shape}")
-    spec.check(opts, limit, objective)
+    spec.check(opts, limit, objective, grad_cost)
 
     rng = np.random.default_rng(seed)
     start = net.init(rng) if x0 is None else x0.copy()

@@ -142,6 +142,8 @@ class Network:
             raise ValueError(
                 f"{name} must have shape ({self.n_params},) or (P, {self.n_params}), got {arr.shape}"
             )
+        if arr.ndim == 2 and arr.shape[0] == 0:
+            raise ValueError(f"{name} is an empty swarm (shape {arr.shape}); give at least one row")
         return arr
 
     def unpack(self, w: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:

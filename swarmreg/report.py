@@ -14,14 +14,28 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from ._validate import suggest  # noqa: E402
+
 GROUP = ["dataset", "hidden", "method", "lam"]
 DEFAULT_METRICS = ("fun", "error", "test_accuracy", "train_accuracy", "test_mse", "weight_norm", "bias_norm")
+METRICS = ("fun", "error", "penalty", "weight_norm", "bias_norm", "train_accuracy", "test_accuracy", "val_accuracy",
+           "train_mse", "test_mse", "val_mse", "cost", "n_evals", "n_grads", "wall_time")
+
+
+def check_metrics(metrics: Sequence[str] | None) -> None:
+    """Refuse a metric name that is not a stored result column, naming it."""
+    if metrics is not None and (isinstance(metrics, str) or not isinstance(metrics, Sequence)):
+        raise TypeError(f"metrics must be a list of names, got {metrics!r}")
+    for m in metrics or ():
+        if m not in METRICS:
+            raise ValueError(f"unknown metric {m!r}{suggest(m, METRICS)}; known: {', '.join(METRICS)}")
 FORMATS = ("markdown", "csv", "latex")
 
 
 def summarize(df: pd.DataFrame, metrics: Sequence[str] | None = None) -> pd.DataFrame:
     """One row per (dataset, hidden, method, lam): ``<metric>_mean``, ``<metric>_std`` over seeds,
     ``runs`` (all stored) and ``failed``. Failed runs count but do not enter the statistics."""
+    check_metrics(metrics)
     metrics = [m for m in (metrics or DEFAULT_METRICS) if m in df.columns and df[m].notna().any()]
     ok = df[df["status"] != "failed"]
     counts = df.groupby(GROUP).agg(runs=("key", "size"), failed=("status", lambda s: int((s == "failed").sum())))

@@ -122,6 +122,8 @@ def _run_executor(specs: list[RunSpec], sweep_name: str, executor: Any, emit: Ca
 def execute_all(specs: Iterable[RunSpec], emit: Callable[[dict], None], *, sweep_name: str = "",
                 executor: Any = None, workers: int | None = None) -> None:
     """Execute ``specs`` and pass each record to ``emit`` as it completes (in completion order)."""
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
+        raise ValueError(f"workers must be a positive int, got {workers!r}")
     specs = list(specs)
     if executor == "serial" or (executor is None and (workers == 1 or len(specs) <= 1)):
         for spec in specs:

@@ -61,10 +61,14 @@ class Store:
         self._lock.write(str(os.getpid()))
         self._lock.flush()
         self.db = sqlite3.connect(db_path(self.out))
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=NORMAL")
-        self.db.executescript(SCHEMA)
-        row = self.db.execute("SELECT value FROM meta WHERE name = 'fingerprint'").fetchone()
+        try:
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            self.db.executescript(SCHEMA)
+            row = self.db.execute("SELECT value FROM meta WHERE name = 'fingerprint'").fetchone()
+        except sqlite3.DatabaseError as exc:
+            self.close()
+            raise StoreError(f"{db_path(self.out)} is not a swarmreg store ({exc}); use another --out folder") from None
         if row is None:
             with self.db:
                 self.db.execute("INSERT INTO meta VALUES ('fingerprint', ?)", (fingerprint,))
@@ -74,13 +78,11 @@ class Store:
             raise StoreError(f"{db_path(self.out)} holds results of a different sweep; "
                              "use another --out folder for this config")
 
-    def keys(self, status: str | None = None, exclude_status: str | None = None) -> set[str]:
-        sql, args = "SELECT key FROM runs", ()
-        if status is not None:
-            sql, args = sql + " WHERE status = ?", (status,)
-        elif exclude_status is not None:
-            sql, args = sql + " WHERE status != ?", (exclude_status,)
-        return {k for (k,) in self.db.execute(sql, args)}
+    def keys(self, exclude_status: str | None = None) -> set[str]:
+        """Keys of the stored runs, leaving out those with ``exclude_status``."""
+        if exclude_status is None:
+            return {k for (k,) in self.db.execute("SELECT key FROM runs")}
+        return {k for (k,) in self.db.execute("SELECT key FROM runs WHERE status != ?", (exclude_status,))}
 
     def write(self, record: dict[str, Any]) -> None:
         """Store one run (replacing an earlier failed attempt), its trace and weights in one transaction."""

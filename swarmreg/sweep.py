@@ -188,7 +188,9 @@ class Sweep:
                     methods=tuple(methods), lams=tuple(float(x) for x in lams), seeds=tuple(seeds),
                     budget=float(budget), options=options, variants=variants, test_size=float(test_size),
                     val_size=float(val_size), split_seed=split_seed, activation=activation)
-        for m in sweep.methods:  # resolve every method's options now, so typos surface before any run
+        # resolve the options of every method, variant and [options] table now (used or not), so
+        # typos surface before any run
+        for m in dict.fromkeys([*sweep.methods, *options, *variants]):
             try:
                 sweep.resolved_options(m)
             except (TypeError, ValueError) as exc:

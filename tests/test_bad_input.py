@@ -74,6 +74,30 @@ def test_objective_refuses_a_weight_vector_of_the_wrong_length(w):
         OBJ(w)
 
 
+def test_objective_refuses_an_empty_swarm():
+    with pytest.raises(ValueError, match="empty swarm"):
+        OBJ(np.zeros((0, NET.n_params)))
+
+
+@pytest.mark.parametrize("kwargs, error, pattern", [
+    ({"datasets": "iris"}, TypeError, "datasets must be a list"),
+    ({"methods": "pso"}, TypeError, "methods must be a list"),
+    ({"hidden": [8]}, TypeError, "hidden must be a list of layer-size lists"),
+    ({"lams": 0.1}, TypeError, "lams must be a list"),
+    ({"seeds": 0}, TypeError, "seeds must be a list"),
+    ({"workers": 0}, ValueError, "workers"),
+    ({"metrics": ["accuracy"]}, ValueError, "unknown metric 'accuracy'"),
+])
+def test_compare_refuses_before_running(kwargs, error, pattern):
+    with pytest.raises(error, match=pattern):
+        sr.compare(**{"budget": 100, "seeds": [0], "lams": [0.0], **kwargs})
+
+
+def test_dataset_sizes_needs_a_list():
+    with pytest.raises(TypeError, match="hidden"):
+        sr.datasets.load("iris").sizes(8)
+
+
 MINIMIZE_CASES = [
     ("sgd", {}, ValueError, "unknown method 'sgd'.*pso, nelder-mead, backprop"),
     ("nelder_mead", {}, ValueError, "did you mean 'nelder-mead'"),
@@ -100,6 +124,9 @@ MINIMIZE_CASES = [
     ("pso", {"x0": np.zeros(3)}, ValueError, "x0"),
     ("pso", {"x0": np.full(NET.n_params, np.nan)}, ValueError, "x0"),
     ("backprop", {"grad_cost": 0}, ValueError, "grad_cost"),
+    ("backprop", {"budget": 1}, ValueError, "less than one gradient step"),
+    ("backprop", {"decay_rate": 0.1}, ValueError, "decay_rate applies only to decay='decoupled'"),
+    (["pso"], {}, TypeError, "method must be a str"),
 ]
 
 

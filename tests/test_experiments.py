@@ -71,6 +71,15 @@ def test_rerun_resumes_without_new_runs(report):
     assert before == {name: len(sr.load_results(out / name)) for name in EXPERIMENTS}
 
 
+def test_only_writes_sections_and_leaves_the_report(report, tmp_path):
+    out, path = report
+    before = path.read_text()
+    written = reproduce(out, profile="smoke", workers=1, only=["pso-vs-backprop"])
+    assert written == out / "pso-vs-backprop" / "SECTION.md"
+    assert written.read_text().startswith("## 5. pso-vs-backprop")
+    assert path.read_text() == before
+
+
 def test_cost_to_target_reads_the_running_best():
     trace = {"cost": [1.0, 2.0, 3.0, 4.0], "fun": [5.0, 3.0, 4.0, 1.0]}
     assert cost_to_target(trace, 3.0) == 2.0

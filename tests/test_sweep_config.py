@@ -295,3 +295,9 @@ def test_from_toml_name_defaults_to_file_stem(tmp_path):
 def test_compare_checks_its_arguments_before_running():
     with pytest.raises(sr.ConfigError, match="nelder-mead"):
         sr.compare(methods=["nelder_mead"], budget=100)
+
+
+def test_a_typo_in_the_options_of_an_unused_method_is_refused():
+    with pytest.raises(sr.ConfigError, match="unknown option 'lrr'.*did you mean 'lr'"):
+        sr.Sweep.from_dict({"name": "x", "datasets": ["iris"], "hidden": [[4]], "methods": ["pso"], "lams": [0.0],
+                            "seeds": [0], "budget": 100, "options": {"backprop": {"lrr": 1}}})

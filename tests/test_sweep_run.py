@@ -444,3 +444,28 @@ def test_summary_line(tmp_path):
     line = summary.line()
     assert line.startswith("4 runs: 2 finished, 2 failed, 0 already stored (")
     assert line.endswith(str(tmp_path / "o" / "runs.sqlite"))
+
+
+def test_a_corrupt_store_is_refused_in_one_line(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "runs.sqlite").write_text("not a database")
+    cfg = tmp_path / "small.toml"
+    cfg.write_text(CONFIG)
+    proc = subprocess.run([sys.executable, "-m", "swarmreg", "run", str(cfg), "--out", str(out)],
+                          capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert proc.stderr.count("\n") == 1 and "not a swarmreg store" in proc.stderr
+
+
+def test_compare_command_exits_1_naming_a_failure(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "swarmreg", "compare", "--budget", "10", "--seeds", "0",
+                           "--lams", "0", "--workers", "1"], capture_output=True, text=True)
+    assert proc.returncode == 1
+    assert "failed" in proc.stderr and "nelder_mead.py" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_unknown_metric_is_refused(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "swarmreg", "table", str(tmp_path), "--metrics", "bogus"],
+                          capture_output=True, text=True)
+    assert proc.returncode == 2 and "bogus" in proc.stderr

@@ -24,10 +24,15 @@ PACKAGES = ("swarmreg", "numpy", "scipy", "pyswarms", "scikit-learn", "pandas", 
 
 def reproduce(out: str | Path = "results", profile: str = "full", workers: int | None = None,
               only: list[str] | None = None, progress: bool | None = None, command: str | None = None) -> Path:
-    """Run every experiment (or ``only`` those) into ``out`` and write ``out/REPORT.md``."""
+    """Run every experiment into ``out`` and write ``out/REPORT.md``; return its path.
+
+    Each experiment also writes its own section to ``out/<name>/SECTION.md``. With ``only``, just
+    those experiments run and only their sections are written: REPORT.md, which holds all five,
+    is left as it was. The return value is then the last section written.
+    """
     if profile not in PROFILES:
         raise ValueError(f"profile must be one of {PROFILES}, got {profile!r}")
-    names = list(EXPERIMENTS) if only is None else only
+    names = list(EXPERIMENTS) if only is None else list(only)
     for name in names:
         if name not in EXPERIMENTS:
             raise ValueError(f"unknown experiment {name!r}; known: {', '.join(EXPERIMENTS)}")
@@ -35,15 +40,20 @@ def reproduce(out: str | Path = "results", profile: str = "full", workers: int |
     sections, times = [], {}
     for name in names:
         t0 = time.perf_counter()
-        sections.append(EXPERIMENTS[name].run(out, profile, workers, progress))
+        section = EXPERIMENTS[name].run(out, profile, workers, progress)
+        (out / name / "SECTION.md").write_text(section.markdown() + "\n")
+        sections.append(section)
         times[name] = time.perf_counter() - t0
+    if only is not None:
+        return out / names[-1] / "SECTION.md"
     command = command or " ".join(shlex.quote(a) for a in ["swarmreg", *sys.argv[1:]])
     header = [
         "# swarmreg report",
         f"Made by `{command}` (profile `{profile}`). Every number below is read from the run stores "
         f"`<experiment>/runs.sqlite` made by that command; rerunning it resumes or reproduces them bit for bit.",
-        "Seeds: each run's seed fixes its train/test split and its optimizer; the seeds of each experiment are "
-        "listed in its section and in `swarmreg/experiments/configs/`.",
+        "Seeds: each run's seed fixes its optimizer's randomness and, unless the experiment fixes a `split_seed`, "
+        "its train/test split; the seeds of each experiment are listed in its section and in "
+        "`swarmreg/experiments/configs/`.",
         "Versions: " + ", ".join(f"{p} {version(p)}" for p in PACKAGES) + f", Python {platform.python_version()}.",
         "Compute: " + ", ".join(f"{n} {len(r)} runs, {r['wall_time'].sum():.0f} s summed over runs"
                                 for n, r in ((n, load_results(out / n)) for n in names))
@@ -68,5 +78,7 @@ def script(name: str, argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.workers is not None and args.workers < 1:
         parser.error(f"--workers must be at least 1, got {args.workers}")
+    if args.out.exists() and not args.out.is_dir():
+        parser.error(f"--out {args.out} exists and is not a folder")
     profile = args.profile or ("quick" if args.quick else "full")
     print(EXPERIMENTS[name].run(args.out, profile, args.workers).markdown())

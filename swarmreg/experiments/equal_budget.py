@@ -8,6 +8,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from ..budget import GRAD_COST
 from ..report import _save, plot_convergence
 from .common import Section, build_specs, cost_to_target, execute, figure_links, load_config, parts, write_table
 
@@ -70,24 +71,26 @@ def run(out: Path, profile: str = "full", workers: int | None = None, progress: 
     config = load_config(NAME)
     specs = build_specs(parts(config, profile), NAME)
     res = execute(NAME, specs, out, workers, progress)
-    costs = target_costs(res.runs, res.traces, config["parameters"]["targets"])
+    targets = config["parameters"]["targets"]
+    costs = target_costs(res.runs, res.traces, targets)
     table = success_table(costs)
     md = write_table(table, res.folder, "fixed_target", digits=4)
     budget = float(res.runs["budget"].max())
     figures = plot_convergence(res.runs, res.traces, res.folder / "figures") + plot_ecdf(costs, budget, res.folder)
     section = Section("3. equal-budget: direct error against gradients at equal cost")
     split_seeds = ", ".join(str(int(s)) for s in sorted(res.runs["split_seed"].unique()))
-    best = table[table["target"] == min(config["parameters"]["targets"])]
+    best = table[table["target"] == min(targets)]
     leaders = best.sort_values(["success_rate", "median_cost"], ascending=[False, True]) \
         .groupby(["dataset", "lam"]).head(1)
     section.add(
-        f"{len(res.runs)} runs, budget {budget:g} each (a gradient costs 3 evaluations of J). Target: "
-        "within 1% or 5% of the best J any run found on the same problem (one train split, "
+        f"{len(res.runs)} runs, budget {budget:g} each (a gradient costs {GRAD_COST:g} evaluations of J). Target: "
+        f"within {' or '.join(f'{t:.0%}' for t in targets)} of the best J any run found on the same problem (one "
+        "train split, "
         f"split seed {split_seeds}; the seeds vary the optimizers' randomness). "
         "Success rate and cost of the runs "
         "that reached it (median and quartiles):",
         md,
-        "Fastest to within 1% (highest success rate, then lowest median cost): "
+        f"Fastest to within {min(targets):.0%} (highest success rate, then lowest median cost): "
         + "; ".join(f"{r.dataset} lam={r.lam:g}: {r.method} ({r.success_rate:.0%}, median {r.median_cost:.0f})"
                     for r in leaders.itertuples()) + ".",
         figure_links(figures, out))

@@ -19,7 +19,7 @@ from . import backprop, nelder_mead, pso
 class Method:
     name: str
     options: type  # frozen dataclass of the method's options, with their defaults
-    check: Callable[..., None]  # (options, budget, objective): refuse what the data make impossible
+    check: Callable[..., None]  # (options, budget, objective, grad_cost): refuse what cannot run
     run: Callable[..., Any]  # (Budget, x0, Generator, options) -> (x, status, message)
     uses_gradient: bool
 

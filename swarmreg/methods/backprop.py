@@ -42,13 +42,19 @@ class BackpropOptions:
         v.choice(self.decay, "decay", ("coupled", "decoupled"))
         if self.decay_rate is not None:
             v.real(self.decay_rate, "decay_rate", 0.0, 1.0, high_open=True)
+            if self.decay != "decoupled":
+                raise ValueError(f"decay_rate applies only to decay='decoupled', got decay={self.decay!r}")
         if not isinstance(self.shuffle, bool):
             raise TypeError(f"shuffle must be a bool, got {self.shuffle!r}")
 
 
-def check(opts: BackpropOptions, budget: float, objective) -> None:
+def check(opts: BackpropOptions, budget: float, objective, grad_cost: float) -> None:
     if opts.batch_size is not None and opts.batch_size > objective.n_items:
         raise ValueError(f"batch_size must be at most the {objective.n_items} training items, got {opts.batch_size}")
+    m = objective.n_items if opts.batch_size is None else opts.batch_size
+    if budget < grad_cost * m / objective.n_items:
+        raise ValueError(f"budget {budget:g} is less than one gradient step "
+                         f"({grad_cost:g} x {m}/{objective.n_items} of the training set)")
 
 
 def _batches(n_items: int, batch_size: int, order: np.ndarray | None) -> list[np.ndarray | None]:

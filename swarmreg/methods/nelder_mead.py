@@ -36,7 +36,7 @@ class NelderMeadOptions:
             raise TypeError(f"restarts must be a bool, got {self.restarts!r}")
 
 
-def check(opts: NelderMeadOptions, budget: float, objective) -> None:
+def check(opts: NelderMeadOptions, budget: float, objective, grad_cost: float) -> None:
     n = objective.net.n_params
     if budget < n + 1:
         raise ValueError(f"budget {budget:g} is less than the starting simplex's {n + 1} evaluations")

@@ -43,7 +43,7 @@ class PSOOptions:
     topology: str = "global"  # "global" (pyswarms Star) or "ring" (pyswarms Ring, k nearest neighbours)
     k: int = 3  # ring topology: neighbours per particle (itself included)
     velocity_clamp: float | None = None  # |v| per coordinate capped at this, in weight units; None: no cap
-    init_spread: float = 1.0  # initial swarm drawn from the network's init, scaled by this factor
+    init_spread: float = 1.0  # initial swarm: x0 (particle 0) plus the network's init draws times this factor
 
     def __post_init__(self) -> None:
         v.positive_int(self.n_particles, "n_particles")
@@ -59,7 +59,7 @@ class PSOOptions:
         v.real(self.init_spread, "init_spread", 0.0, low_open=True)
 
 
-def check(opts: PSOOptions, budget: float, objective) -> None:
+def check(opts: PSOOptions, budget: float, objective, grad_cost: float) -> None:
     if budget < opts.n_particles:
         raise ValueError(f"budget {budget:g} is less than one swarm evaluation (n_particles={opts.n_particles})")
 
