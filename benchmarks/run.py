@@ -404,6 +404,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="fewer repeats and shorter memory runs")
     parser.add_argument("--only", type=int, nargs="+", choices=sorted(TARGETS), help="run only these targets")
     args = parser.parse_args(argv)
+    # pyswarms' own optimizer, the reference of target 2, would otherwise write report.log here
+    from swarmreg.methods._pyswarms import NOOP_LOGGING_CONFIG
+    os.environ.setdefault("LOG_CFG", NOOP_LOGGING_CONFIG)
     for line in header():
         print(line)
     print()

@@ -59,3 +59,16 @@ def test_far_away_start_still_returns_finite_values(method):
         warnings.simplefilter("error")
         res = sr.minimize(obj, method, budget=600, seed=0, x0=x0, **({"n_particles": 10} if method == "pso" else {}))
     assert np.isfinite(res.fun) and np.all(np.isfinite(res.x)) and np.all(np.isfinite(res.trace["fun"]))
+
+
+def test_importing_and_running_pso_leaves_logging_and_the_working_directory_alone(tmp_path):
+    """pyswarms' Reporter would configure the root logger and write report.log in the working directory."""
+    import subprocess
+    import sys
+    code = ("import logging, swarmreg as sr; d = sr.datasets.load('iris'); "
+            "obj = sr.Objective(sr.Network(d.sizes([4])), d.X_train, d.y_train); "
+            "[sr.minimize(obj, 'pso', budget=200, n_particles=10, topology=t) for t in ('global', 'ring')]; "
+            "print(len(logging.getLogger().handlers))")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=True)
+    assert proc.stdout.strip() == "0"
+    assert list(tmp_path.iterdir()) == []

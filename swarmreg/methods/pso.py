@@ -26,12 +26,12 @@ from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
-from pyswarms.backend.swarms import Swarm
-from pyswarms.backend.topology import Ring, Star
 from threadpoolctl import ThreadpoolController
 
 from .. import _validate as v
 from ..budget import Budget
+from ._pyswarms import Swarm
+from ._pyswarms import topology as make_topology
 
 
 @dataclass(frozen=True)
@@ -115,10 +115,8 @@ def run(budget: Budget, x0: np.ndarray, rng: np.random.Generator, opts: PSOOptio
     velocity = np.zeros_like(position)
     # pyswarms' Swarm holds the state its topologies read (positions, personal bests, best cost)
     swarm = Swarm(position=position, velocity=velocity, options={"w": opts.w, "c1": opts.c1, "c2": opts.c2})
-    if opts.topology == "global":
-        topology, neighbourhood = Star(), {}
-    else:
-        topology, neighbourhood = Ring(static=False), {"p": 2, "k": opts.k}
+    topology = make_topology(opts.topology)
+    neighbourhood = {} if opts.topology == "global" else {"p": 2, "k": opts.k}
     clamp = opts.velocity_clamp
     stream = _UniformStream()
     # two pairs of (r1, r2): the helper fills one for the next iteration while this one uses the other
