@@ -184,7 +184,12 @@ class Objective:
         return f"Objective({self.net!r}, n_items={self.n_items}, lam={self.lam}, loss={self.loss!r}{extra})"
 
     def __call__(self, w) -> float | np.ndarray:
-        """``J(w)``; ``(P,)`` values for a swarm ``(P, n_params)``."""
+        """``J(w)``; ``(P,)`` values for a swarm ``(P, n_params)``.
+
+        A swarm's errors are bit-equal to its rows'; its penalties add the squares in another order
+        than a single vector's (pinned by the speed work's fixture), so ``obj(W)`` equals the rows to
+        rounding (about 1e-14 relative).
+        """
         w = self.net.check_vector(w)
         with np.errstate(over="ignore", invalid="ignore"):
             return _saturate(np.add(self._error(w, self._X, self._T, self._T_classes), self._penalty(w)))
