@@ -78,12 +78,10 @@ class Budget:
         self.grad_items += m
         return self.objective.error_and_gradient(w, idx)
 
-    def record(self, fun: float, **extra: float) -> None:
+    def record(self, fun: float) -> None:
         """Append one trace record at the current cost."""
         self._trace["cost"].append(self.cost)
         self._trace["fun"].append(float(fun))
-        for key, value in extra.items():
-            self._trace.setdefault(key, []).append(float(value))
 
     def trace(self, final_fun: float) -> dict[str, np.ndarray]:
         """The trace as arrays; methods record their returned point last, at the final cost.

@@ -41,13 +41,16 @@ def _finite_or_none(value: float) -> float | None:
     return float(value) if value is not None and math.isfinite(value) else None
 
 
+def spec_record(spec: RunSpec, sweep_name: str) -> dict[str, Any]:
+    """The store columns that come from the spec alone, before the run's results."""
+    return {"key": spec.key, "sweep": sweep_name, "dataset": spec.dataset, "hidden": json.dumps(list(spec.hidden)),
+            "method": spec.method, "base_method": spec.base_method, "lam": spec.lam, "seed": spec.seed,
+            "split_seed": spec.split_seed, "budget": spec.budget, "spec": spec.canonical()}
+
+
 def execute(spec: RunSpec, sweep_name: str = "") -> dict[str, Any]:
     """Run ``spec`` and return its store record; an exception becomes a ``failed`` record."""
-    record: dict[str, Any] = {
-        "key": spec.key, "sweep": sweep_name, "dataset": spec.dataset, "hidden": json.dumps(list(spec.hidden)),
-        "method": spec.method, "base_method": spec.base_method, "lam": spec.lam, "seed": spec.seed,
-        "split_seed": spec.split_seed, "budget": spec.budget, "spec": spec.canonical(),
-    }
+    record = spec_record(spec, sweep_name)
     t0 = time.perf_counter()
     try:
         ds = _dataset(spec.dataset, spec.split_seed, spec.test_size, spec.val_size)

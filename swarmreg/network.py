@@ -173,8 +173,11 @@ class Network:
 
         For a swarm each entry has shape ``(P, N, width)``: one GEMM per particle and layer.
         """
+        return self._forward_layers(X, self.unpack(w))
+
+    def _forward_layers(self, X: np.ndarray, layers: list[tuple[np.ndarray, np.ndarray]]) -> list[np.ndarray]:
+        """:meth:`activations` for layers already unpacked (the gradient's hot loop skips the checks)."""
         acts = [X]
-        layers = self.unpack(w)
         for i, (W, b) in enumerate(layers):
             z = np.matmul(acts[-1], W)
             z += b[..., None, :]

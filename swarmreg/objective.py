@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import _validate as v
-from .network import Network, _activate, activation_derivative
+from .network import Network, activation_derivative
 
 LOSSES = ("cross_entropy", "mse")
 DTYPES = ("float64", "float32")
@@ -160,8 +160,7 @@ class Objective:
                     f"y labels must lie in 0..{net.n_outputs - 1} (the output layer's width), "
                     f"got labels from {int(y.min())} to {int(y.max())}"
                 )
-            self._labels = y.astype(np.intp)
-            self._onehot = np.eye(net.n_outputs)[self._labels]
+            self._onehot = np.eye(net.n_outputs)[y.astype(np.intp)]
         else:
             y = y.reshape(len(y), -1)
             if y.shape[1] != net.n_outputs:
@@ -294,13 +293,7 @@ class Objective:
         reference made (a mini-batch is too small for the class-major layout to pay)."""
         net = self.net
         layers = net._layer_views(w)
-        acts = [X]
-        for i, (W, b) in enumerate(layers):
-            z = acts[-1] @ W
-            z += b
-            if i < len(layers) - 1:
-                _activate(net.hidden, z)
-            acts.append(z)
+        acts = net._forward_layers(X, layers)
         logits = acts[-1]
         n = X.shape[0]
         if self.loss == "cross_entropy":

@@ -101,7 +101,7 @@ def plot_lam_path(df: pd.DataFrame, path: str | Path, metric: str | None = None)
         axes[0].legend()
         fig.suptitle(f"L2 path: {dataset}, hidden {hidden}")
         fig.tight_layout()
-        written.append(_save(fig, Path(path) / f"lam_path_{dataset}_{_slug(hidden)}.png"))
+        written.append(save_figure(fig, Path(path) / f"lam_path_{dataset}_{_slug(hidden)}.png"))
     return written
 
 
@@ -129,7 +129,7 @@ def plot_convergence(df: pd.DataFrame, traces: dict[str, dict[str, np.ndarray]],
         ax.grid(True, alpha=0.3)
         ax.legend()
         fig.tight_layout()
-        written.append(_save(fig, Path(path) / f"convergence_{dataset}_{_slug(hidden)}_lam{lam:g}.png"))
+        written.append(save_figure(fig, Path(path) / f"convergence_{dataset}_{_slug(hidden)}_lam{lam:g}.png"))
     return written
 
 
@@ -137,7 +137,7 @@ def _slug(hidden: str) -> str:
     return "h" + "-".join(str(h) for h in json.loads(hidden))
 
 
-def _save(fig: plt.Figure, path: Path) -> Path:
+def save_figure(fig: plt.Figure, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
     plt.close(fig)

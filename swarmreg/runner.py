@@ -23,7 +23,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-from .execute import execute
+from .execute import execute, spec_record
 from .store import Store
 from .sweep import RunSpec, Sweep, fingerprint
 
@@ -51,10 +51,8 @@ def _init_worker() -> None:
 
 
 def _worker_died(spec: RunSpec, sweep_name: str, exc: BaseException) -> dict[str, Any]:
-    return {"key": spec.key, "sweep": sweep_name, "dataset": spec.dataset, "hidden": json.dumps(list(spec.hidden)),
-            "method": spec.method, "base_method": spec.base_method, "lam": spec.lam, "seed": spec.seed,
-            "split_seed": spec.split_seed, "budget": spec.budget, "spec": spec.canonical(),
-            "status": "failed", "message": f"worker died: {type(exc).__name__}: {exc}"}
+    return {**spec_record(spec, sweep_name), "status": "failed",
+            "message": f"worker died: {type(exc).__name__}: {exc}"}
 
 
 def _start_method() -> str:

@@ -102,6 +102,16 @@ def figure_links(paths: list[Path], report_dir: Path) -> str:
     return "\n".join(f"![{p.stem}]({p.relative_to(report_dir).as_posix()})" for p in paths)
 
 
+def hit_stats(costs: pd.Series) -> dict[str, float]:
+    """Runs, the fraction that reached the target (finite cost), and median and quartile costs of those."""
+    hit = costs[np.isfinite(costs)]
+    if not len(hit):
+        return {"runs": len(costs), "success_rate": 0.0, "median_cost": np.nan, "q25_cost": np.nan,
+                "q75_cost": np.nan}
+    return {"runs": len(costs), "success_rate": len(hit) / len(costs), "median_cost": hit.median(),
+            "q25_cost": hit.quantile(0.25), "q75_cost": hit.quantile(0.75)}
+
+
 def cost_to_target(trace: dict[str, np.ndarray], target: float) -> float:
     """First cost at which the best J so far is at most ``target`` (inf if never)."""
     best = np.minimum.accumulate(np.asarray(trace["fun"]))

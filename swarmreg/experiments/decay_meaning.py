@@ -15,7 +15,7 @@ import pandas as pd
 
 from .. import l2
 from ..datasets import load
-from ..report import _save
+from ..report import save_figure
 from .common import Section, build_specs, execute, load_config, parts, summary_table, write_table
 
 NAME = "decay-meaning"
@@ -136,6 +136,6 @@ def run(out: Path, profile: str = "full", workers: int | None = None, progress: 
     for ax in axes:
         ax.grid(True, alpha=0.3)
     fig.tight_layout()
-    path = _save(fig, folder / "figures" / "decay_meaning.png")
+    path = save_figure(fig, folder / "figures" / "decay_meaning.png")
     section.add(f"![decay_meaning]({path.relative_to(out).as_posix()})")
     return section

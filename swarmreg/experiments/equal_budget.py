@@ -9,8 +9,18 @@ import numpy as np
 import pandas as pd
 
 from ..budget import GRAD_COST
-from ..report import _save, plot_convergence
-from .common import Section, build_specs, cost_to_target, execute, figure_links, load_config, parts, write_table
+from ..report import plot_convergence, save_figure
+from .common import (
+    Section,
+    build_specs,
+    cost_to_target,
+    execute,
+    figure_links,
+    hit_stats,
+    load_config,
+    parts,
+    write_table,
+)
 
 NAME = "equal-budget"
 
@@ -31,14 +41,8 @@ def target_costs(runs: pd.DataFrame, traces: dict, targets: list[float]) -> pd.D
 
 
 def success_table(costs: pd.DataFrame) -> pd.DataFrame:
-    def stats(g: pd.DataFrame) -> pd.Series:
-        hit = g["cost"][np.isfinite(g["cost"])]
-        return pd.Series({"runs": len(g), "success_rate": len(hit) / len(g),
-                          "median_cost": hit.median() if len(hit) else np.nan,
-                          "q25_cost": hit.quantile(0.25) if len(hit) else np.nan,
-                          "q75_cost": hit.quantile(0.75) if len(hit) else np.nan})
     keys = ["dataset", "hidden", "lam", "target", "method"]
-    return costs.groupby(keys)[["cost"]].apply(stats).reset_index()
+    return costs.groupby(keys)[["cost"]].apply(lambda g: pd.Series(hit_stats(g["cost"]))).reset_index()
 
 
 def plot_ecdf(costs: pd.DataFrame, budget: float, folder: Path) -> list[Path]:
@@ -63,7 +67,7 @@ def plot_ecdf(costs: pd.DataFrame, budget: float, folder: Path) -> list[Path]:
         axes[0][0].legend()
         fig.suptitle(f"Fixed-target cost ECDF: {dataset}, hidden {hidden}")
         fig.tight_layout()
-        paths.append(_save(fig, folder / "figures" / f"ecdf_{dataset}.png"))
+        paths.append(save_figure(fig, folder / "figures" / f"ecdf_{dataset}.png"))
     return paths
 
 

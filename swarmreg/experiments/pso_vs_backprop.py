@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from ..budget import GRAD_COST
-from .common import Section, build_specs, cost_to_target, execute, load_config, parts, write_table
+from .common import Section, build_specs, cost_to_target, execute, hit_stats, load_config, parts, write_table
 from .equal_budget import plot_ecdf
 
 NAME = "pso-vs-backprop"
@@ -25,11 +24,10 @@ def run(out: Path, profile: str = "full", workers: int | None = None, progress: 
                           for _, r in ok.iterrows()])
 
     def stats(g: pd.DataFrame) -> pd.Series:
-        hit = g["cost"][np.isfinite(g["cost"])]
-        return pd.Series({"runs": len(g), "reached_goal": len(hit) / len(g),
-                          "median_cost": hit.median() if len(hit) else np.nan,
-                          "q25_cost": hit.quantile(0.25) if len(hit) else np.nan,
-                          "q75_cost": hit.quantile(0.75) if len(hit) else np.nan,
+        hits = hit_stats(g["cost"])
+        hits["reached_goal"] = hits.pop("success_rate")
+        order = ["runs", "reached_goal", "median_cost", "q25_cost", "q75_cost"]
+        return pd.Series({**{k: hits[k] for k in order},
                           "final_E_median": ok.loc[ok["method"] == g.name, "error"].median(),
                           "test_mse_median": ok.loc[ok["method"] == g.name, "test_mse"].median()})
     table = costs.groupby("method")[["cost"]].apply(stats).reset_index()

@@ -20,6 +20,7 @@ import numpy as np
 
 from .. import _validate as v
 from ..budget import Budget
+from ..objective import FLOAT_MAX
 
 
 @dataclass(frozen=True)
@@ -66,8 +67,8 @@ def _batches(n_items: int, batch_size: int, order: np.ndarray | None) -> list[np
 
 
 def _finite(value: float) -> bool:
-    """A usable loss: finite and below the saturation value the objective reports for overflow."""
-    return math.isfinite(value) and value < np.finfo(float).max
+    """A usable loss: below the saturation value the objective reports for overflow (NaN fails too)."""
+    return value < FLOAT_MAX
 
 
 def run(budget: Budget, x0: np.ndarray, rng: np.random.Generator,
@@ -81,8 +82,8 @@ def run(budget: Budget, x0: np.ndarray, rng: np.random.Generator,
 
     def diverged(candidates: list[np.ndarray], epoch: int) -> tuple[np.ndarray, str, str]:
         """Return the latest candidate whose J on the full set is finite (the last resort: x0)."""
-        w_ok = next((c for c in candidates if _finite(obj(c))), x0)
-        budget.record(obj(w_ok))
+        w_ok, fun = next(((c, f) for c in candidates if _finite(f := obj(c))), (x0, obj(x0)))
+        budget.record(fun)
         return w_ok, "diverged", f"the loss stopped being finite in epoch {epoch + 1}"
 
     w = x0.copy()

@@ -145,7 +145,6 @@ def run(budget: Budget, x0: np.ndarray, rng: np.random.Generator, opts: PSOOptio
                     np.clip(velocity, -clamp, clamp, out=velocity)
                 position += velocity
             cost = budget(position)
-            swarm.current_cost = cost
             if i == 0:
                 swarm.pbest_pos, swarm.pbest_cost = position.copy(), cost.copy()
             else:  # pyswarms' compute_pbest: rows whose cost improved take the current position
