@@ -1,12 +1,13 @@
 """swarmreg: how L2 regularization behaves under particle swarm, Nelder-Mead and backprop."""
 
-from . import datasets, l2
+from . import datasets, l2, testing
 from .budget import GRAD_COST
 from .compare import compare
 from .methods import METHODS
 from .minimize import DEFAULT_BUDGET, Result, minimize
 from .network import Network
 from .objective import Objective
+from .registry import register_method
 from .runner import run_sweep
 from .store import load_results, load_traces, load_weights
 from .sweep import ConfigError, Sweep
@@ -14,5 +15,5 @@ from .sweep import ConfigError, Sweep
 __version__ = "0.1.0"
 
 __all__ = ["DEFAULT_BUDGET", "GRAD_COST", "METHODS", "ConfigError", "Network", "Objective", "Result", "Sweep",
-           "compare", "datasets", "l2", "load_results", "load_traces", "load_weights", "minimize", "run_sweep",
-           "__version__"]
+           "compare", "datasets", "l2", "load_results", "load_traces", "load_weights", "minimize",
+           "register_method", "run_sweep", "testing", "__version__"]

@@ -17,12 +17,35 @@ GRAD_COST = 3.0
 (``dW = a.T @ delta`` and ``delta @ W.T``) against the forward pass's one, so about three."""
 
 
+TRACE_RTOL = {"float64": 1e-9, "float32": 1e-4}
+"""How far the trace's last ``fun`` may be from ``J(res.x)``, relative: a swarm's value of a row
+and the row's own value agree to rounding (float32 objectives evaluate E in single precision)."""
+
+
 class BudgetExhausted(Exception):
     """Raised by :class:`Budget` when a charge would take the cost past the cap."""
 
 
 class Budget:
-    """Charges calls to ``objective`` against ``limit``, keeps the best point seen and the trace."""
+    """Charges calls to ``objective`` against ``limit``, keeps the best point seen and the trace.
+
+    The one handle a method's ``run(budget, x0, rng, opts)`` gets on the problem (public contract):
+
+    - ``budget(w)``: ``J`` of one vector ``(n_params,)`` (a float) or a swarm ``(P, n_params)``
+      (``(P,)`` values), charged one unit per vector;
+    - ``budget.error_and_gradient(w, idx=None)``: ``(E, dE/dw)`` on the training rows ``idx`` (all
+      when None), charged ``grad_cost * len(idx) / N``; the L2 term is the method's to add
+      (``2 * lam * mask * w``, ``mask = budget.objective.net.weight_mask``);
+    - ``budget.record(fun)``: append ``(cost, fun)`` to the trace; the last record must be the
+      returned point, at the final cost;
+    - ``budget.remaining()``, ``budget.can_afford(evals=0, grad_items=0)``: what is left, and
+      whether a charge fits (a call that does not fit raises :class:`BudgetExhausted` and charges
+      nothing);
+    - ``budget.best_x``, ``budget.best_fun``: the best vector evaluated so far and its ``J``
+      (``None`` and ``inf`` before the first evaluation);
+    - ``budget.objective``: the :class:`~swarmreg.Objective` (``.net``, ``.lam``, ``.n_items``)
+      for shapes and scales only; calling it directly would evaluate outside the budget.
+    """
 
     def __init__(self, objective: Objective, limit: float, grad_cost: float = GRAD_COST):
         self.objective = objective
@@ -92,5 +115,9 @@ class Budget:
         t = self._trace
         if not t["cost"] or t["cost"][-1] != self.cost:
             raise RuntimeError("a method must record its returned point at the final cost")
+        last = t["fun"][-1]
+        if not abs(last - final_fun) <= TRACE_RTOL[self.objective.dtype.name] * max(1.0, abs(final_fun)):
+            raise RuntimeError(f"the trace ends at fun={last!r}, but the returned point has J={final_fun!r}: "
+                               "a method must record its returned point last")
         t["fun"][-1] = float(final_fun)
         return {k: np.asarray(vals) for k, vals in t.items()}

@@ -1,4 +1,4 @@
-"""The ``swarmreg`` command: compare, run, table, plot. Bad input: one line on stderr, exit 2."""
+"""The ``swarmreg`` command: compare, run, table, plot, methods, reproduce. Bad input: one line on stderr, exit 2."""
 
 from __future__ import annotations
 
@@ -51,6 +51,11 @@ def _parser() -> argparse.ArgumentParser:
     g = sub.add_parser("plot", help="draw the lam path and convergence figures of a stored sweep")
     g.add_argument("out", type=Path)
     g.add_argument("--to", type=Path, default=None, help="folder for the PNGs (default: OUT/figures)")
+
+    m = sub.add_parser("methods", help="list every registered method with its options and defaults")
+    m.add_argument("names", nargs="*", help="only these methods (default: all)")
+    m.add_argument("--plugins", nargs="+", default=[], metavar="MODULE",
+                   help="import these modules first (they register their methods)")
 
     x = sub.add_parser("reproduce", help="run the five experiments and write OUT/REPORT.md")
     x.add_argument("--quick", action="store_true", help="the quick profile (about 1.5 minutes on 2 cores)")
@@ -160,6 +165,24 @@ def _plot(args: argparse.Namespace) -> int:
     return 0
 
 
+def _methods(args: argparse.Namespace) -> int:
+    from .registry import METHODS, PluginError, get_method, import_plugins
+    try:
+        import_plugins(args.plugins)
+    except PluginError as exc:
+        raise UsageError(str(exc)) from None
+    methods = [get_method(n) for n in args.names] if args.names else [METHODS[n] for n in METHODS]
+    for method in methods:
+        kind = "gradient" if method.uses_gradient else "gradient-free"
+        print(f"{method.name} ({kind}): {method.summary}")
+        for option, (default, comment) in method.option_docs().items():
+            print(f"    {option} = {default!r}" + (f"  # {comment}" if comment else ""))
+    if not args.names:
+        for prefix, description in METHODS.families.items():
+            print(f"{prefix}:<Name>: {description}")
+    return 0
+
+
 def _reproduce(args: argparse.Namespace) -> int:
     from .experiments import EXPERIMENTS, reproduce
     from .store import StoreError
@@ -183,7 +206,8 @@ def _reproduce(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     from .sweep import ConfigError
-    commands = {"compare": _compare, "run": _run, "table": _table, "plot": _plot, "reproduce": _reproduce}
+    commands = {"compare": _compare, "run": _run, "table": _table, "plot": _plot, "methods": _methods,
+                "reproduce": _reproduce}
     try:
         args = _parser().parse_args(argv)
         return commands[args.command](args)

@@ -15,6 +15,7 @@ from .datasets import Dataset, load
 from .minimize import minimize
 from .network import Network
 from .objective import Objective
+from .registry import import_plugins
 from .sweep import RunSpec
 
 
@@ -48,11 +49,16 @@ def spec_record(spec: RunSpec, sweep_name: str) -> dict[str, Any]:
             "split_seed": spec.split_seed, "budget": spec.budget, "spec": spec.canonical()}
 
 
-def execute(spec: RunSpec, sweep_name: str = "") -> dict[str, Any]:
-    """Run ``spec`` and return its store record; an exception becomes a ``failed`` record."""
+def execute(spec: RunSpec, sweep_name: str = "", plugins: tuple[str, ...] = ()) -> dict[str, Any]:
+    """Run ``spec`` and return its store record; an exception becomes a ``failed`` record.
+
+    ``plugins`` are imported first (a no-op where they already are), so a worker process that did
+    not inherit the parent's imports (spawn, Dask) knows the methods they register.
+    """
     record = spec_record(spec, sweep_name)
     t0 = time.perf_counter()
     try:
+        import_plugins(plugins)
         ds = _dataset(spec.dataset, spec.split_seed, spec.test_size, spec.val_size)
         net = Network(ds.sizes(spec.hidden), hidden=spec.activation, output=ds.output)
         obj = Objective(net, ds.X_train, ds.y_train, lam=spec.lam)

@@ -13,9 +13,9 @@ import numpy as np
 
 from . import _validate as v
 from .budget import GRAD_COST, Budget
-from .methods import METHODS
 from .methods._options import resolve
 from .objective import Objective
+from .registry import get_method
 
 DEFAULT_BUDGET = 20_000
 """Budget used when ``budget=None``: evaluations of J on the full training set."""
@@ -50,7 +50,7 @@ class Result:
 
 def minimize(objective: Objective, method: str, *, budget: float | None = None, seed: int = 0,
              x0: np.ndarray | None = None, grad_cost: float = GRAD_COST, **options: Any) -> Result:
-    """Minimize ``objective`` with ``method`` (a key of ``METHODS``) within ``budget``.
+    """Minimize ``objective`` with ``method`` (a name in ``METHODS``) within ``budget``.
 
     ``budget`` caps the cost in evaluations of J on the full training set of one weight vector
     (a gradient counts ``grad_cost``, a mini-batch its fraction); None means DEFAULT_BUDGET.
@@ -58,12 +58,7 @@ def minimize(objective: Objective, method: str, *, budget: float | None = None, 
     """
     if not isinstance(objective, Objective):
         raise TypeError(f"objective must be a swarmreg.Objective, got {type(objective).__name__}")
-    if not isinstance(method, str):
-        raise TypeError(f"method must be a str, one of {', '.join(METHODS)}; got {method!r}")
-    if method not in METHODS:
-        raise ValueError(f"unknown method {method!r}{v.suggest(method, METHODS)}; "
-                         f"known methods: {', '.join(METHODS)}")
-    spec = METHODS[method]
+    spec = get_method(method)
     opts = resolve(spec.options, method, options)
     limit = DEFAULT_BUDGET if budget is None else v.real(budget, "budget", 1.0)
     seed = v.non_negative_int(seed, "seed")

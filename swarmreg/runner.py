@@ -25,7 +25,7 @@ from tqdm import tqdm
 
 from .execute import execute, spec_record
 from .store import Store
-from .sweep import RunSpec, Sweep, fingerprint
+from .sweep import RunSpec, Sweep
 
 
 @dataclass(frozen=True)
@@ -82,12 +82,13 @@ class _ProcessPool:
             proc.terminate()
 
 
-def _run_pool(specs: list[RunSpec], sweep_name: str, workers: int, emit: Callable[[dict], None]) -> None:
+def _run_pool(specs: list[RunSpec], sweep_name: str, workers: int, emit: Callable[[dict], None],
+              plugins: tuple[str, ...]) -> None:
     """Own process pool; runs whose worker died are rerun alone, and one that kills its own
     single-worker pool too is recorded as failed."""
     suspects: list[RunSpec] = []
     with _ProcessPool(workers) as pool:
-        futures = {pool.submit(execute, s, sweep_name): s for s in specs}
+        futures = {pool.submit(execute, s, sweep_name, plugins): s for s in specs}
         for fut in cf.as_completed(futures):
             try:
                 emit(fut.result())
@@ -96,16 +97,17 @@ def _run_pool(specs: list[RunSpec], sweep_name: str, workers: int, emit: Callabl
     for spec in suspects:
         with _ProcessPool(1) as pool:
             try:
-                emit(pool.submit(execute, spec, sweep_name).result())
+                emit(pool.submit(execute, spec, sweep_name, plugins).result())
             except BrokenProcessPool as exc:
                 emit(_worker_died(spec, sweep_name, exc))
 
 
-def _run_executor(specs: list[RunSpec], sweep_name: str, executor: Any, emit: Callable[[dict], None]) -> None:
+def _run_executor(specs: list[RunSpec], sweep_name: str, executor: Any, emit: Callable[[dict], None],
+                  plugins: tuple[str, ...]) -> None:
     """A caller's executor; a ``distributed.Client`` is used through its concurrent.futures view."""
     if hasattr(executor, "get_executor") and not isinstance(executor, cf.Executor):
         executor = executor.get_executor(pure=False)
-    futures = {executor.submit(execute, s, sweep_name): s for s in specs}
+    futures = {executor.submit(execute, s, sweep_name, plugins): s for s in specs}
     try:
         for fut in cf.as_completed(futures):
             try:
@@ -118,44 +120,51 @@ def _run_executor(specs: list[RunSpec], sweep_name: str, executor: Any, emit: Ca
 
 
 def execute_all(specs: Iterable[RunSpec], emit: Callable[[dict], None], *, sweep_name: str = "",
-                executor: Any = None, workers: int | None = None) -> None:
-    """Execute ``specs`` and pass each record to ``emit`` as it completes (in completion order)."""
+                executor: Any = None, workers: int | None = None, plugins: tuple[str, ...] = ()) -> None:
+    """Execute ``specs`` and pass each record to ``emit`` as it completes (in completion order).
+
+    ``plugins``: modules that register methods, imported in every worker before its runs."""
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
         raise ValueError(f"workers must be a positive int, got {workers!r}")
     specs = list(specs)
     if executor == "serial" or (executor is None and (workers == 1 or len(specs) <= 1)):
         for spec in specs:
-            emit(execute(spec, sweep_name))
+            emit(execute(spec, sweep_name, plugins))
     elif executor is None or executor == "process":
-        _run_pool(specs, sweep_name, workers or os.cpu_count() or 1, emit)
+        _run_pool(specs, sweep_name, workers or os.cpu_count() or 1, emit, plugins)
     elif isinstance(executor, str):
         raise ValueError(f"executor must be 'process', 'serial' or an Executor object, got {executor!r}")
     else:
-        _run_executor(specs, sweep_name, executor, emit)
+        _run_executor(specs, sweep_name, executor, emit, plugins)
 
 
 def run_sweep(sweep: Sweep, out: str | Path, executor: Any = None, workers: int | None = None,
               retry_failed: bool = False, progress: bool | None = None) -> SweepSummary:
     """Run every run of ``sweep`` not yet stored in ``OUT/runs.sqlite`` and store it.
 
+    A run whose spec is stored already is reused, whatever config ran it, so a sweep grows by
+    rerunning its config with more datasets, networks, methods, options, lams or seeds. The
+    sweep's runs become the store's current runs (what :func:`swarmreg.load_results` returns).
     ``retry_failed`` reruns runs stored as failed. ``progress`` None shows a tqdm bar only when
     stderr is a terminal.
     """
     config = json.dumps(dataclasses.asdict(sweep), sort_keys=True, default=list)
     return run_specs(sweep.runs(), out, name=sweep.name, config=config, executor=executor, workers=workers,
-                     retry_failed=retry_failed, progress=progress)
+                     retry_failed=retry_failed, progress=progress, plugins=sweep.plugins)
 
 
 def run_specs(specs: list[RunSpec], out: str | Path, name: str, config: str = "", executor: Any = None,
-              workers: int | None = None, retry_failed: bool = False, progress: bool | None = None) -> SweepSummary:
+              workers: int | None = None, retry_failed: bool = False, progress: bool | None = None,
+              plugins: tuple[str, ...] = ()) -> SweepSummary:
     """:func:`run_sweep` for any list of runs (several sub-sweeps of an experiment in one store)."""
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
         raise ValueError(f"workers must be a positive int, got {workers!r}")
     out = Path(out)
     t0 = time.perf_counter()
-    with Store(out, fingerprint(specs), config) as store:
+    with Store(out) as store:
+        store.select(specs, config)  # these become the store's current runs; stored ones are reused
         done = store.keys(exclude_status="failed") if retry_failed else store.keys()
-        todo = [s for s in specs if s.key not in done]
+        todo = list({s.key: s for s in specs if s.key not in done}.values())
         counts = {"finished": 0, "failed": 0}
         show = sys.stderr.isatty() if progress is None else progress
         with tqdm(total=len(todo), desc=name, unit="run", disable=not show, file=sys.stderr) as bar:
@@ -164,6 +173,6 @@ def run_specs(specs: list[RunSpec], out: str | Path, name: str, config: str = ""
                 counts["failed" if record["status"] == "failed" else "finished"] += 1
                 bar.set_postfix(failed=counts["failed"], refresh=False)
                 bar.update()
-            execute_all(todo, emit, sweep_name=name, executor=executor, workers=workers)
+            execute_all(todo, emit, sweep_name=name, executor=executor, workers=workers, plugins=plugins)
     return SweepSummary(total=len(specs), skipped=len(specs) - len(todo), finished=counts["finished"],
                         failed=counts["failed"], wall_time=time.perf_counter() - t0, out=out)

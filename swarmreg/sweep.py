@@ -20,11 +20,11 @@ from typing import Any
 
 from ._validate import suggest
 from .datasets import NAMES as DATASETS
-from .methods import METHODS
 from .methods._options import resolve
 from .network import HIDDEN_ACTIVATIONS
+from .registry import METHODS, PluginError, get_method, import_plugins
 
-TOP_LEVEL_KEYS = ("name", "datasets", "hidden", "methods", "lams", "seeds", "budget", "options",
+TOP_LEVEL_KEYS = ("name", "plugins", "datasets", "hidden", "methods", "lams", "seeds", "budget", "options",
                   "variants", "test_size", "val_size", "split_seed", "activation")
 
 
@@ -99,6 +99,7 @@ class Sweep:
     val_size: float = 0.0  # fraction of all items held out for validation
     split_seed: int | None = None  # None: each run's split is drawn from its own seed
     activation: str = "tanh"
+    plugins: tuple[str, ...] = ()  # modules imported before the config is checked, and in every worker
 
     @classmethod
     def from_toml(cls, path: str | Path) -> Sweep:
@@ -119,6 +120,13 @@ class Sweep:
         for key in cfg:
             if key not in TOP_LEVEL_KEYS:
                 raise _fail(where, f"unknown key {key!r}{suggest(key, TOP_LEVEL_KEYS)}")
+        plugins = cfg.get("plugins", [])
+        if not isinstance(plugins, list) or not all(isinstance(p, str) and p for p in plugins):
+            raise _fail(where, f"plugins must be a list of module names, got {plugins!r}")
+        try:
+            import_plugins(plugins)  # before the methods are checked: plugins register them
+        except PluginError as exc:
+            raise _fail(where, str(exc)) from None
         name = cfg.get("name", Path(where).stem)
         if not isinstance(name, str) or not name:
             raise _fail(where, f"name must be a non-empty string, got {name!r}")
@@ -130,14 +138,19 @@ class Sweep:
                 raise _fail(where, f"variant {vname!r} has the name of a method; rename it")
             if not isinstance(vcfg, dict) or "method" not in vcfg:
                 raise _fail(where, f"variant {vname!r} needs a 'method' key")
-            if not isinstance(vcfg["method"], str) or vcfg["method"] not in METHODS:
-                raise _fail(where, f"variant {vname!r}: unknown method {vcfg['method']!r}"
-                                   f"{suggest(vcfg['method'], METHODS)}")
+            try:
+                get_method(vcfg["method"])
+            except (TypeError, ValueError) as exc:
+                raise _fail(where, f"variant {vname!r}: {exc}") from None
         methods = _list(cfg, "methods", where)
         for m in methods:
-            if not isinstance(m, str) or (m not in METHODS and m not in variants):
-                raise _fail(where, f"methods: unknown method {m!r}{suggest(m, [*METHODS, *variants])}; "
-                                   f"known: {', '.join([*METHODS, *variants])}")
+            if isinstance(m, str) and m in variants:
+                continue
+            try:
+                get_method(m)
+            except (TypeError, ValueError) as exc:
+                raise _fail(where, f"methods: {exc}{'; or a variant: ' + ', '.join(variants) if variants else ''}") \
+                    from None
         datasets = _list(cfg, "datasets", where)
         for d in datasets:
             if not isinstance(d, str) or (d not in DATASETS and not d.endswith(".csv")):
@@ -187,7 +200,8 @@ class Sweep:
         sweep = cls(name=name, datasets=tuple(datasets), hidden=tuple(tuple(h) for h in hidden),
                     methods=tuple(methods), lams=tuple(float(x) for x in lams), seeds=tuple(seeds),
                     budget=float(budget), options=options, variants=variants, test_size=float(test_size),
-                    val_size=float(val_size), split_seed=split_seed, activation=activation)
+                    val_size=float(val_size), split_seed=split_seed, activation=activation,
+                    plugins=tuple(plugins))
         # resolve the options of every method, variant and [options] table now (used or not), so
         # typos surface before any run
         for m in dict.fromkeys([*sweep.methods, *options, *variants]):

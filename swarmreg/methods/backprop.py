@@ -21,6 +21,7 @@ import numpy as np
 from .. import _validate as v
 from ..budget import Budget
 from ..objective import FLOAT_MAX
+from ..registry import register_method
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,7 @@ def _finite(value: float) -> bool:
     return value < FLOAT_MAX
 
 
+@register_method("backprop", options=BackpropOptions, check=check, uses_gradient=True)
 def run(budget: Budget, x0: np.ndarray, rng: np.random.Generator,
         opts: BackpropOptions) -> tuple[np.ndarray, str, str]:
     obj = budget.objective

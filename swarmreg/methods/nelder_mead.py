@@ -16,6 +16,7 @@ from scipy.optimize import minimize as scipy_minimize
 
 from .. import _validate as v
 from ..budget import Budget, BudgetExhausted
+from ..registry import register_method
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,7 @@ def check(opts: NelderMeadOptions, budget: float, objective, grad_cost: float) -
         raise ValueError(f"budget {budget:g} is less than the starting simplex's {n + 1} evaluations")
 
 
+@register_method("nelder-mead", options=NelderMeadOptions, check=check)
 def run(budget: Budget, x0: np.ndarray, rng: np.random.Generator,
         opts: NelderMeadOptions) -> tuple[np.ndarray, str, str]:
     n = x0.size

@@ -30,6 +30,7 @@ from threadpoolctl import ThreadpoolController
 
 from .. import _validate as v
 from ..budget import Budget
+from ..registry import register_method
 from ._pyswarms import Swarm
 from ._pyswarms import topology as make_topology
 
@@ -108,6 +109,7 @@ def _may_use_two_threads() -> bool:
     return max(blas, default=1) > 1
 
 
+@register_method("pso", options=PSOOptions, check=check)
 def run(budget: Budget, x0: np.ndarray, rng: np.random.Generator, opts: PSOOptions) -> tuple[np.ndarray, str, str]:
     net = budget.objective.net
     position = x0 + opts.init_spread * net.init(rng, opts.n_particles)
