@@ -1,20 +1,15 @@
-"""The fast paths of issue 5 (whole-swarm evaluation, lean PSO loop, float32), checked for correctness.
+"""The fast paths (whole-swarm evaluation, lean PSO loop, float32), checked for correctness.
 
-- float64 results are the bits recorded before the speed work (``tests/data/fast_paths_reference.npz``,
-  made by ``tests/data/make_fast_paths_fixture.py``): PSO, Nelder-Mead and backprop trajectories, and
-  raw ``obj(W)`` / gradient values. Bits legitimately depend on the BLAS kernel and on numpy/scipy,
-  so those comparisons run only where the recorded environment matches (they skip, saying why,
-  elsewhere); everything else here holds anywhere.
 - A swarm evaluated at once equals its rows evaluated one by one, whatever the block size.
 - ``dtype="float32"`` agrees with float64 to 1e-4 relative, and its gradient is sane.
+- PSO's random draws made ahead in a helper thread change nothing; numpy's global state is untouched.
+Trajectories are compared bit for bit with independent references in test_reference_trajectories.py.
 No timings here: speed is measured by ``python -m benchmarks.run``.
 """
 
 from __future__ import annotations
 
-import sys
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -26,48 +21,8 @@ import swarmreg as sr
 import swarmreg.objective as objective_module
 from swarmreg.objective import _sum_terms, logsumexp
 
-DATA = Path(__file__).parent / "data"
-sys.path.insert(0, str(DATA))
-from fast_paths_cases import RUNS, environment, objective_cases, run_cases  # noqa: E402
-
-REFERENCE = np.load(DATA / "fast_paths_reference.npz")
-RECORDED = {key[len("env/"):]: str(REFERENCE[key]) for key in REFERENCE.files if key.startswith("env/")}
-
-
-def _environment_differences() -> str:
-    """Empty when numpy, scipy and numpy's BLAS (library, version, kernel) are those recorded."""
-    here = environment()
-    differs = [k for k in ("numpy", "scipy") if RECORDED.get(k) != here[k]]
-    recorded_blas = set(RECORDED.get("blas", "").split(";"))
-    if not set(here["blas"].split(";")) <= recorded_blas:
-        differs.append("blas")
-    return "; ".join(f"{k}: recorded {RECORDED.get(k)!r}, here {here[k]!r}" for k in differs)
-
-
-recorded_environment = pytest.mark.skipif(bool(_environment_differences()),
-                                          reason=f"bits recorded elsewhere ({_environment_differences()})")
-
-
 # ---------------------------------------------------------------------------------------------
-# the same float64 bits as before the speed work
-
-
-@recorded_environment
-@pytest.mark.parametrize("case", [name for name, *_ in RUNS])
-def test_trajectories_are_the_recorded_bits(case):
-    (name, res), = [(n, r) for n, r in run_cases(only=case)]
-    assert np.array_equal(res.x, REFERENCE[f"{name}/x"])
-    assert res.fun == REFERENCE[f"{name}/fun"]
-    recorded = {key.rsplit("/", 1)[1] for key in REFERENCE.files if key.startswith(f"{name}/trace/")}
-    assert set(res.trace) == recorded
-    for key, values in res.trace.items():
-        assert np.array_equal(values, REFERENCE[f"{name}/trace/{key}"]), key
-
-
-@recorded_environment
-def test_objective_values_and_gradients_are_the_recorded_bits():
-    for name, values in objective_cases():
-        assert np.array_equal(values, REFERENCE[name]), name
+# PSO's helper thread and numpy's global state
 
 
 @pytest.mark.parametrize("options", [{}, {"topology": "ring", "velocity_clamp": 0.3}])
