@@ -199,9 +199,9 @@ class _Checker:
         yield self.unusable_budget_refused_up_front
         yield self.budget_is_a_hard_cap
         yield self.trace_contract
-        yield self.same_seed_same_bits
-        yield self.same_bits_whatever_the_global_state
         yield self.global_rng_untouched
+        yield self.same_bits_whatever_the_global_state
+        yield self.same_seed_same_bits
 
 
 def check_method(name: str, *, budget: float = 600, **options: Any) -> None:

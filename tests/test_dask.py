@@ -43,6 +43,11 @@ N_FAILED = 2 * 2
 VALUE_COLUMNS = [c for c in RUN_COLUMNS if c != "wall_time"]
 
 
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+WORKER_ENV = {**os.environ, "PYTHONPATH": os.pathsep.join([str(EXAMPLES), os.environ.get("PYTHONPATH", "")])}
+"""The workers can import the README's plugin module, as a cluster with a plugin package installed would."""
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -96,7 +101,7 @@ def scheduler(tmp_path_factory) -> str:
     def start(name: str, args: list[str]) -> None:
         log = open(logs / f"{name}.log", "w")  # noqa: SIM115 - closed below, once the process is gone
         procs.append(subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-                                      cwd=logs))
+                                      cwd=logs, env=WORKER_ENV))
         log.close()  # the child holds its own copy
 
     try:
@@ -206,3 +211,19 @@ def test_cli_dask_without_scheduler_is_a_usage_error(tmp_path, capsys):
     lines = captured.err.splitlines()
     assert len(lines) == 1 and "--scheduler" in lines[0] and "dask" in lines[0]
     assert not (tmp_path / "out").exists()
+
+
+def test_plugin_sweep_runs_on_dask_and_matches_the_process_pool(tmp_path, scheduler):
+    from test_registry import PLUGIN_CONFIG
+    cfg = tmp_path / "plugin.toml"
+    cfg.write_text(PLUGIN_CONFIG)
+    results = {}
+    for executor in (["--workers", "2"], ["--executor", "dask", "--scheduler", scheduler]):
+        out = tmp_path / executor[1]
+        proc = subprocess.run([sys.executable, "-m", "swarmreg", "run", str(cfg), "--out", str(out), *executor],
+                              cwd=tmp_path, capture_output=True, text=True, timeout=300, env=WORKER_ENV)
+        assert proc.returncode == 0, proc.stderr
+        results[executor[1]] = sr.load_results(out).sort_values("key", ignore_index=True)
+    pool, dask = results.values()
+    assert len(pool) == 8 and set(pool["method"]) == {"hill-climb", "pso"} and set(pool["status"]) == {"budget"}
+    pd.testing.assert_frame_equal(pool[VALUE_COLUMNS], dask[VALUE_COLUMNS], check_exact=True)
