@@ -362,3 +362,8 @@ def test_methods_command_refuses_an_unknown_name(capsys):
     assert cli.main(["methods", "psoo"]) == 2
     err = capsys.readouterr().err.splitlines()
     assert len(err) == 1 and "unknown method 'psoo' (did you mean 'pso'?)" in err[0]
+
+
+def test_the_readme_shows_the_plugin_file_as_it_is():
+    readme = (EXAMPLES.parent / "README.md").read_text()
+    assert (EXAMPLES / "hill_climb.py").read_text().rstrip() in readme
