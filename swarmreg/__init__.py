@@ -1,6 +1,6 @@
 """swarmreg: how L2 regularization behaves under particle swarm, Nelder-Mead and backprop."""
 
-from . import datasets, l2, testing
+from . import datasets, l2, stats, testing
 from .budget import GRAD_COST
 from .compare import compare
 from .methods import METHODS

@@ -1,0 +1,118 @@
+"""The statistics of :mod:`swarmreg.stats` as text tables and figures (matplotlib Agg), each figure
+with a title, labelled axes, a legend and a caption saying what its lines, bars or bands are."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from . import stats  # noqa: E402
+from .report import save_figure  # noqa: E402
+
+FORMATS = ("markdown", "csv", "latex")
+PROFILE_TAUS = (1e-1, 1e-3)
+CAPTIONS = {
+    "performance_profile": "Performance profiles (Dolan & Moré 2002): the share of problem instances (problem and "
+                           "seed, the same start weights for every method) that a method solves within a factor "
+                           "alpha of the cheapest method's cost, a run solving when f(x0) - f >= (1 - tau)(f(x0) - "
+                           "f_L) (Moré & Wild 2009). Lines are these exact shares; no bands.",
+    "data_profile": "Data profiles (Moré & Wild 2009): the share of instances solved within kappa simplex "
+                    "gradients (n_params + 1 evaluations of J). Lines are exact shares; no bands.",
+    "runtime_ecdf": "Runtime ECDF over targets (the COCO way): the share of (instance, tau) pairs reached by each "
+                    "cost, tau in {1e-1, ..., 1e-7} of f(x0) - f_L. Lines are exact shares; no bands.",
+    "critical_difference": "Critical-difference diagram (Demšar 2006): mean rank of each method over problems (rank "
+                           "1 best; scores are medians over seeds); a bar joins methods that Nemenyi's test does "
+                           "not separate at 0.05, the CD segment is Nemenyi's critical difference.",
+}
+
+
+def _cell(value: float, low: float, high: float, digits: int) -> str:
+    if not np.isfinite(value):
+        return ""
+    if not (np.isfinite(low) and np.isfinite(high)):
+        return f"{value:.{digits}g}"
+    return f"{value:.{digits}g} [{low:.{digits}g}, {high:.{digits}g}]"
+
+
+def format_ci_table(summary: pd.DataFrame, fmt: str = "markdown", digits: int = 4) -> str:
+    """Render :func:`stats.ci_summary`: csv keeps every column; markdown and latex show ``median [low, high]``."""
+    if fmt not in FORMATS:
+        raise ValueError(f"format must be one of {FORMATS}, got {fmt!r}")
+    if fmt == "csv":
+        return summary.to_csv(index=False)
+    shown = summary[[c for c in summary.columns if not c.endswith(("_median", "_low", "_high"))]].copy()
+    for col in summary.columns:
+        if col.endswith("_median"):
+            name = col[: -len("_median")]
+            shown[name] = [_cell(m, lo, hi, digits) for m, lo, hi in
+                           zip(summary[col], summary[f"{name}_low"], summary[f"{name}_high"])]
+    if "lam" in shown.columns:
+        shown["lam"] = shown["lam"].map(lambda x: f"{x:g}")
+    return shown.to_markdown(index=False) if fmt == "markdown" else shown.to_latex(index=False)
+
+
+def format_pairwise(table: pd.DataFrame, fmt: str = "markdown", digits: int = 3) -> str:
+    """Render :func:`stats.pairwise` (or any statistics table): numbers to ``digits`` significant figures."""
+    if fmt not in FORMATS:
+        raise ValueError(f"format must be one of {FORMATS}, got {fmt!r}")
+    if fmt == "csv":
+        return table.to_csv(index=False)
+    shown = table.copy()
+    for col in shown.columns:
+        if pd.api.types.is_float_dtype(shown[col]):
+            shown[col] = shown[col].map(lambda x: "" if pd.isna(x) else f"{x:.{digits}g}")
+    return shown.to_markdown(index=False) if fmt == "markdown" else shown.to_latex(index=False)
+
+
+def _profile_axes(curves: Sequence[tuple[float, pd.DataFrame]], by: str, x: str, xlabel: str, title: str,
+                  path: Path, logx: bool = True) -> Path:
+    fig, axes = plt.subplots(1, len(curves), figsize=(5.5 * len(curves), 4), squeeze=False)
+    for ax, (tau, table) in zip(axes[0], curves):
+        for solver, part in table.groupby(by, sort=True):
+            finite = part[np.isfinite(part[x])]
+            xs, ys = finite[x].to_numpy(), finite["fraction"].to_numpy()
+            ax.step(np.r_[xs[:1], xs], np.r_[0.0, ys], where="post", label=str(solver))
+        ax.set(xlabel=xlabel, ylabel="fraction of problem instances", ylim=(0, 1.05),
+               title=title if tau is None else f"{title}, tau = {tau:g}")
+        if logx:
+            ax.set_xscale("log")
+        ax.grid(True, alpha=0.3)
+        ax.legend()
+    fig.tight_layout()
+    return save_figure(fig, path)
+
+
+def plot_profiles(df: pd.DataFrame, traces: Mapping[str, Mapping[str, np.ndarray]],
+                  n_params: int | Mapping[str, int], folder: str | Path, by: str = "method",
+                  taus: Sequence[float] = PROFILE_TAUS) -> list[Path]:
+    """Write ``performance_profile.png``, ``data_profile.png`` and ``runtime_ecdf.png`` into ``folder``."""
+    folder = Path(folder)
+    perf = [(t, stats.performance_profile(df, traces, t, by)) for t in taus]
+    data = [(t, stats.data_profile(df, traces, n_params, t, by)) for t in taus]
+    ecdf = stats.runtime_ecdf(df, traces, by=by)
+    return [
+        _profile_axes(perf, by, "ratio", "performance ratio alpha (cost over the best method's)",
+                      "Performance profile", folder / "performance_profile.png"),
+        _profile_axes(data, by, "budget_units", "kappa: cost / (n_params + 1)", "Data profile",
+                      folder / "data_profile.png"),
+        _profile_axes([(None, ecdf)], by, "cost", "cost (evaluations of J on the training set)",
+                      "Runtime ECDF over targets tau = 1e-1 ... 1e-7", folder / "runtime_ecdf.png"),
+    ]
+
+
+def plot_critical_difference(summary: stats.RankSummary, path: str | Path) -> Path:
+    """Demšar's critical-difference diagram of a :class:`stats.RankSummary`, drawn by scikit-posthocs."""
+    import scikit_posthocs as sp
+    fig, ax = plt.subplots(figsize=(7, 0.6 * len(summary.mean_ranks) + 1.2))
+    sp.critical_difference_diagram(summary.mean_ranks, summary.nemenyi, ax=ax, alpha=summary.alpha, cd=summary.cd)
+    ax.set_title(f"Mean rank (1 = best) by {summary.metric} over {len(summary.scores)} problems; Friedman "
+                 f"p = {summary.p:.3g}", fontsize=9, pad=28)
+    fig.tight_layout()
+    return save_figure(fig, Path(path))
