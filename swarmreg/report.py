@@ -79,7 +79,9 @@ def best_so_far(trace: dict[str, np.ndarray], grid: np.ndarray) -> np.ndarray:
 
 def plot_lam_path(df: pd.DataFrame, path: str | Path, metric: str | None = None) -> list[Path]:
     """Per dataset and hidden: ``metric`` (test accuracy, or test MSE) and non-bias weight norm against
-    lam, one line per method, mean ± std over seeds; lam = 0 drawn at a tenth of the smallest lam."""
+    lam, one line per method: the median over seeds with a 95% bootstrap interval of the median as error
+    bar (:func:`swarmreg.stats.ci_summary`); lam = 0 drawn at a tenth of the smallest lam."""
+    from .stats import ci_summary
     ok = df[df["status"] != "failed"]
     written = []
     for (dataset, hidden), part in ok.groupby(["dataset", "hidden"]):
@@ -88,18 +90,19 @@ def plot_lam_path(df: pd.DataFrame, path: str | Path, metric: str | None = None)
         positive = part["lam"][part["lam"] > 0]
         zero_at = positive.min() / 10 if len(positive) else 1e-4
         for method, rows in part.groupby("method"):
-            stats = rows.groupby("lam")[[score, "weight_norm"]].agg(["mean", "std"])
-            lam = np.where(stats.index > 0, stats.index, zero_at)
+            cells = ci_summary(rows, [score, "weight_norm"], group=["lam"])
+            lam = np.where(cells["lam"] > 0, cells["lam"], zero_at)
             for ax, col in zip(axes, (score, "weight_norm")):
-                ax.errorbar(lam, stats[(col, "mean")], yerr=stats[(col, "std")].fillna(0), marker="o",
-                            capsize=3, label=method)
+                med = cells[f"{col}_median"]
+                bars = np.array([med - cells[f"{col}_low"], cells[f"{col}_high"] - med])
+                ax.errorbar(lam, med, yerr=np.nan_to_num(bars), marker="o", capsize=3, label=method)
         for ax, col in zip(axes, (score, "non-bias weight norm")):
             ax.set_xscale("log")
             ax.set_xlabel("lam (lam = 0 plotted at the far left)")
             ax.set_ylabel(col.replace("_", " "))
             ax.grid(True, alpha=0.3)
         axes[0].legend()
-        fig.suptitle(f"L2 path: {dataset}, hidden {hidden}")
+        fig.suptitle(f"L2 path: {dataset}, hidden {hidden} (median over seeds; bars: 95% bootstrap interval)")
         fig.tight_layout()
         written.append(save_figure(fig, Path(path) / f"lam_path_{dataset}_{_slug(hidden)}.png"))
     return written
@@ -107,7 +110,7 @@ def plot_lam_path(df: pd.DataFrame, path: str | Path, metric: str | None = None)
 
 def plot_convergence(df: pd.DataFrame, traces: dict[str, dict[str, np.ndarray]], path: str | Path,
                      points: int = 200) -> list[Path]:
-    """Per dataset, hidden and lam: best J against cost, median and quartile band over seeds."""
+    """Per dataset, hidden and lam: best J against cost, median and interquartile band over seeds."""
     ok = df[df["status"] != "failed"]
     written = []
     for (dataset, hidden, lam), part in ok.groupby(["dataset", "hidden", "lam"]):
@@ -125,7 +128,8 @@ def plot_convergence(df: pd.DataFrame, traces: dict[str, dict[str, np.ndarray]],
         ax.set_yscale("log")
         ax.set_xlabel("cost (evaluations of J on the training set)")
         ax.set_ylabel("best J so far")
-        ax.set_title(f"{dataset}, hidden {hidden}, lam={lam:g}")
+        ax.set_title(f"{dataset}, hidden {hidden}, lam={lam:g}\nmedian over seeds; band: interquartile range",
+                     fontsize=10)
         ax.grid(True, alpha=0.3)
         ax.legend()
         fig.tight_layout()
