@@ -19,6 +19,9 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(message if self.prog == "swarmreg" else f"{self.prog.removeprefix('swarmreg ')}: {message}")
 
 
+ALL_HELP = "every run stored in OUT (default: the runs of the config last run into OUT)"
+
+
 def _parser() -> argparse.ArgumentParser:
     p = _Parser(prog="swarmreg", description="L2 regularization under particle swarm, Nelder-Mead and backprop.")
     p.add_argument("--version", action="version", version=f"swarmreg {__version__}")
@@ -47,10 +50,12 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("out", type=Path)
     t.add_argument("--format", choices=("markdown", "csv", "latex"), default="markdown")
     t.add_argument("--metrics", nargs="+", default=None)
+    t.add_argument("--all", action="store_true", help=ALL_HELP)
 
     g = sub.add_parser("plot", help="draw the lam path and convergence figures of a stored sweep")
     g.add_argument("out", type=Path)
     g.add_argument("--to", type=Path, default=None, help="folder for the PNGs (default: OUT/figures)")
+    g.add_argument("--all", action="store_true", help=ALL_HELP)
 
     m = sub.add_parser("methods", help="list every registered method with its options and defaults")
     m.add_argument("names", nargs="*", help="only these methods (default: all)")
@@ -102,6 +107,8 @@ def _run(args: argparse.Namespace) -> int:
     from .sweep import Sweep
     _positive(args.workers, "--workers")
     sweep = Sweep.from_toml(args.config)
+    for note in sweep.notes:  # how the task of a CSV data set was inferred
+        print(f"swarmreg: {note}", file=sys.stderr)
     _check_out(args.out)
     executor, client = args.executor, None
     if args.executor == "dask":
@@ -139,27 +146,31 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _load(out: Path):
-    from .store import load_results
+def _load(out: Path, all_runs: bool = False):
+    """The runs of the config last run into ``out`` (every stored run with ``all_runs``)."""
+    from .store import StoreError, load_results
     try:
-        return load_results(out)
-    except FileNotFoundError as exc:
+        return load_results(out, current_only=not all_runs)
+    except (FileNotFoundError, StoreError) as exc:
         raise UsageError(str(exc)) from None
 
 
 def _table(args: argparse.Namespace) -> int:
     from .report import check_metrics, format_table, summarize
     check_metrics(args.metrics)
-    print(format_table(summarize(_load(args.out), args.metrics), args.format))
+    print(format_table(summarize(_load(args.out, args.all), args.metrics), args.format))
     return 0
 
 
 def _plot(args: argparse.Namespace) -> int:
     from .report import plot_convergence, plot_lam_path
     from .store import load_traces
-    df = _load(args.out)
+    df = _load(args.out, args.all)
+    if not (df["status"] != "failed").any():
+        print(f"swarmreg: {args.out} holds no finished run to plot ({len(df)} failed); nothing drawn", file=sys.stderr)
+        return 1
     to = args.to or args.out / "figures"
-    written = plot_lam_path(df, to) + plot_convergence(df, load_traces(args.out), to)
+    written = plot_lam_path(df, to) + plot_convergence(df, load_traces(args.out, df["key"]), to)
     for path in written:
         print(path)
     return 0

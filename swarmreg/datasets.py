@@ -1,12 +1,12 @@
 """Built-in data sets, a seeded train/test split and standardization fitted on the training part.
 
-``load(name, seed=0, test_size=0.3)`` with ``name`` one of ``NAMES`` or a path ending in ``.csv``
-(numeric columns, the last one the target; a non-numeric first line is taken as a header).
+``load(name, seed=0, test_size=0.3)`` with ``name`` one of ``NAMES``, a path ending in ``.csv`` (the
+last column the target, the task inferred: see :mod:`swarmreg.csvdata`) or a checked
+:class:`swarmreg.csvdata.CSVSource`.
 """
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +16,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
 
 from . import _validate as v
+from .csvdata import CSVSource, load_source, read_csv
 
 NAMES = ("iris", "wine", "breast_cancer", "digits", "teacher", "teacher_noisy", "quadratic")
 
@@ -67,40 +68,12 @@ def quadratic(seed: int, n_items: int = 100) -> tuple[np.ndarray, np.ndarray]:
     return x, 2.0 * x[:, 0] ** 2 + 1.0
 
 
-def read_csv(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
-    """Numeric CSV, last column the target; errors name the file and line."""
-    path = Path(path)
-    if not path.is_file():
-        raise ValueError(f"CSV file {str(path)!r} does not exist")
-    rows: list[list[float]] = []
-    with path.open(newline="") as fh:
-        for lineno, row in enumerate(csv.reader(fh), start=1):
-            if not row or all(not cell.strip() for cell in row):
-                continue
-            try:
-                values = [float(cell) for cell in row]
-            except ValueError:
-                if lineno == 1:
-                    continue  # a header
-                raise ValueError(f"{path}: line {lineno} has a non-numeric value: {row!r}") from None
-            if rows and len(values) != len(rows[0]):
-                raise ValueError(f"{path}: line {lineno} has {len(values)} columns, expected {len(rows[0])}")
-            rows.append(values)
-    if not rows:
-        raise ValueError(f"{path}: no data rows")
-    if len(rows[0]) < 2:
-        raise ValueError(f"{path}: needs at least one feature column and a target column")
-    data = np.asarray(rows)
-    if not np.all(np.isfinite(data)):
-        raise ValueError(f"{path}: holds NaN or inf values")
-    return data[:, :-1], data[:, -1]
-
-
-def _raw(name: str, seed: int) -> tuple[np.ndarray, np.ndarray, str]:
+def _raw(name: str | CSVSource, seed: int) -> tuple[np.ndarray, np.ndarray, str]:
+    if isinstance(name, CSVSource):
+        return (*load_source(name), name.task)
     if name.endswith(".csv"):
-        X, y = read_csv(name)
-        integral = np.all(y == np.round(y)) and y.min() >= 0
-        return X, y, "classification" if integral and len(np.unique(y)) <= 20 else "regression"
+        table = read_csv(name)
+        return table.X, table.y, table.source.task
     if name == "teacher":
         return (*teacher(seed), "classification")
     if name == "teacher_noisy":  # the same teacher, 20% of the labels redrawn at random
@@ -120,16 +93,33 @@ def _split(X: np.ndarray, y: np.ndarray, size: float, seed: int, stratify: bool)
     return train_test_split(X, y, test_size=size, random_state=seed, stratify=y if stratify else None)
 
 
-def load(name: str, seed: int = 0, test_size: float = 0.3, val_size: float = 0.0) -> Dataset:
+def _three_way(X: np.ndarray, y: np.ndarray, test_size: float, val_size: float, seed: int, stratify: bool):
+    """``((X_train, y_train), (X_val, y_val), (X_test, y_test))``: the test part, then validation from the rest."""
+    X_rest, X_te, y_rest, y_te = _split(X, y, test_size, seed, stratify)
+    X_tr, X_va, y_tr, y_va = _split(X_rest, y_rest, val_size / (1 - test_size), seed, stratify)
+    return (X_tr, y_tr), (X_va, y_va), (X_te, y_te)
+
+
+def check_split(y: np.ndarray, task: str, test_size: float, val_size: float) -> None:
+    """Raise ``ValueError`` if :func:`load` could not split these targets (a stratified split needs at
+    least two items of each class, and as many items in each part as there are classes)."""
+    try:
+        _three_way(np.zeros((len(y), 1)), y, test_size, val_size, 0, task == "classification")
+    except ValueError as exc:
+        raise ValueError(f"cannot split {len(y)} items into train/test (test_size={test_size:g}, "
+                         f"val_size={val_size:g}): {exc}") from None
+
+
+def load(name: str | CSVSource, seed: int = 0, test_size: float = 0.3, val_size: float = 0.0) -> Dataset:
     """Load ``name``, split it from ``seed`` (stratified for classification), standardize X.
 
     ``test_size`` and ``val_size`` are fractions of all items held out for testing and validation
     (``test_size=0`` keeps every item for training). The scaler is fitted on the training part
     only; a constant column is centred, not divided.
     """
-    if not isinstance(name, str):
+    if not isinstance(name, (str, CSVSource)):
         raise TypeError(f"name must be a str, got {name!r}")
-    if name not in NAMES and not name.endswith(".csv"):
+    if isinstance(name, str) and name not in NAMES and not name.endswith(".csv"):
         raise ValueError(f"unknown dataset {name!r}{v.suggest(name, NAMES)}; known: {', '.join(NAMES)} "
                          "or a path ending in .csv")
     seed = v.non_negative_int(seed, "seed")
@@ -143,14 +133,14 @@ def load(name: str, seed: int = 0, test_size: float = 0.3, val_size: float = 0.0
     stratify = task == "classification"
     if stratify:
         _, y = np.unique(y, return_inverse=True)
-    X_rest, X_te, y_rest, y_te = _split(X, y, test_size, seed, stratify)
-    X_tr, X_va, y_tr, y_va = _split(X_rest, y_rest, val_size / (1 - test_size), seed, stratify)
+    (X_tr, y_tr), (X_va, y_va), (X_te, y_te) = _three_way(X, y, test_size, val_size, seed, stratify)
     scaler = StandardScaler().fit(X_tr)
 
     def scale(A: np.ndarray) -> np.ndarray:
         return scaler.transform(A) if len(A) else A.astype(float)
 
     n_outputs = int(y.max()) + 1 if stratify else 1
-    return Dataset(name=Path(name).stem if name.endswith(".csv") else name, task=task,
+    stem = Path(name.path if isinstance(name, CSVSource) else name).stem
+    return Dataset(name=name if name in NAMES else stem, task=task,
                    X_train=scale(X_tr), y_train=y_tr, X_test=scale(X_te), y_test=y_te, n_outputs=n_outputs,
                    X_val=scale(X_va) if val_size else None, y_val=y_va if val_size else None)

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from .csvdata import CSVSource
 from .datasets import Dataset, load
 from .minimize import minimize
 from .network import Network
@@ -20,7 +21,7 @@ from .sweep import RunSpec
 
 
 @lru_cache(maxsize=32)
-def _dataset(name: str, seed: int, test_size: float, val_size: float) -> Dataset:
+def _dataset(name: str | CSVSource, seed: int, test_size: float, val_size: float) -> Dataset:
     return load(name, seed=seed, test_size=test_size, val_size=val_size)
 
 
@@ -59,7 +60,7 @@ def execute(spec: RunSpec, sweep_name: str = "", plugins: tuple[str, ...] = ()) 
     t0 = time.perf_counter()
     try:
         import_plugins(plugins)
-        ds = _dataset(spec.dataset, spec.split_seed, spec.test_size, spec.val_size)
+        ds = _dataset(spec.source or spec.dataset, spec.split_seed, spec.test_size, spec.val_size)
         net = Network(ds.sizes(spec.hidden), hidden=spec.activation, output=ds.output)
         obj = Objective(net, ds.X_train, ds.y_train, lam=spec.lam)
         res = minimize(obj, spec.base_method, budget=spec.budget, seed=spec.seed, **spec.options)

@@ -1,8 +1,16 @@
 """The results store: ``OUT/runs.sqlite``, one committed row per finished run, written by one process.
 
-WAL journaling and a commit per run mean a crash or ``kill -9`` loses only runs in flight. A store
-remembers the fingerprint of the sweep that made it and refuses to mix in another one. A lock file
-keeps a second sweep from writing into a folder that a running sweep holds.
+WAL journaling and a commit per run mean a crash or ``kill -9`` loses only runs in flight. A store is
+identified by what it holds, not by the config that wrote it: every run is stored under the key of
+its spec, so a config that adds or removes datasets, networks, methods, options, lams or seeds runs
+only the specs not yet stored and reuses the others, whatever config first ran them. The keys named
+by the config last run into the store are its *current* runs (table ``current``), which
+:func:`load_results` returns by default. A lock file keeps a second sweep from writing into a folder
+that a running sweep holds.
+
+``meta`` holds ``schema`` (the layout version, :data:`SCHEMA_VERSION`) and ``config`` (the last
+config run into the store, as JSON). A store of a newer layout, or one whose stored spec under a key
+differs from the spec that hashes to that key, is refused.
 """
 
 from __future__ import annotations
@@ -12,6 +20,7 @@ import json
 import os
 import sqlite3
 from collections.abc import Iterable
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -29,27 +38,52 @@ _TYPES = {"lam": "REAL", "seed": "INTEGER", "split_seed": "INTEGER", "budget": "
                                                        "test_mse", "val_accuracy", "val_mse", "cost",
                                                        "wall_time")}}
 
+SCHEMA_VERSION = 2
+"""Layout version in ``meta``. 1: stores made before versions were recorded (same tables, no
+``current``, a ``fingerprint`` in ``meta``), upgraded in place when a sweep opens them."""
+
 SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS runs (
     {", ".join(f"{c} {_TYPES.get(c, 'TEXT')}" + (" PRIMARY KEY" if c == "key" else "") for c in RUN_COLUMNS)}
 );
 CREATE TABLE IF NOT EXISTS traces (key TEXT PRIMARY KEY REFERENCES runs(key), trace TEXT NOT NULL, x TEXT);
+CREATE TABLE IF NOT EXISTS current (key TEXT PRIMARY KEY);
 """
 
 
 class StoreError(RuntimeError):
-    """The folder is held by another sweep, or its store was made by a different sweep."""
+    """The folder is held by another sweep, or its store cannot take these runs (one-line message)."""
 
 
 def db_path(out: str | Path) -> Path:
     return Path(out) / "runs.sqlite"
 
 
-class Store:
-    """Open (creating if needed) the store in ``out`` for the sweep with ``fingerprint``."""
+def _schema_version(db: sqlite3.Connection, path: Path) -> int:
+    """The store's layout version (0 for an empty database); a newer or foreign layout is refused."""
+    tables = {t for (t,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    if not tables:
+        return 0
+    if not {"meta", "runs", "traces"} <= tables:
+        raise StoreError(f"{path} is not a swarmreg store (tables {', '.join(sorted(tables))}); "
+                         "use another --out folder")
+    meta = dict(db.execute("SELECT name, value FROM meta"))
+    version = int(meta["schema"]) if meta.get("schema", "").isdigit() else 1
+    columns = [row[1] for row in db.execute("PRAGMA table_info(runs)")]
+    if version > SCHEMA_VERSION:
+        raise StoreError(f"{path} was written by a newer swarmreg (store schema {version}, this swarmreg reads "
+                         f"schema {SCHEMA_VERSION} and older); upgrade swarmreg or use another --out folder")
+    if columns != list(RUN_COLUMNS):
+        raise StoreError(f"{path} was written by an incompatible swarmreg (its runs have the columns "
+                         f"{', '.join(columns)}); use that swarmreg or another --out folder")
+    return version
 
-    def __init__(self, out: str | Path, fingerprint: str, config: str):
+
+class Store:
+    """Open (creating or upgrading if needed) the store in ``out`` and hold its lock."""
+
+    def __init__(self, out: str | Path):
         self.out = Path(out)
         self.out.mkdir(parents=True, exist_ok=True)
         self._lock = open(self.out / ".lock", "w")  # noqa: SIM115 - held for the store's lifetime
@@ -64,19 +98,32 @@ class Store:
         try:
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=NORMAL")
-            self.db.executescript(SCHEMA)
-            row = self.db.execute("SELECT value FROM meta WHERE name = 'fingerprint'").fetchone()
+            version = _schema_version(self.db, db_path(self.out))
+            if version < SCHEMA_VERSION:
+                with self.db:
+                    self.db.executescript(SCHEMA)
+                    self.db.execute("DELETE FROM meta WHERE name = 'fingerprint'")  # schema 1's sweep identity
+                    self.db.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
         except sqlite3.DatabaseError as exc:
             self.close()
             raise StoreError(f"{db_path(self.out)} is not a swarmreg store ({exc}); use another --out folder") from None
-        if row is None:
-            with self.db:
-                self.db.execute("INSERT INTO meta VALUES ('fingerprint', ?)", (fingerprint,))
-                self.db.execute("INSERT INTO meta VALUES ('config', ?)", (config,))
-        elif row[0] != fingerprint:
+        except StoreError:
             self.close()
-            raise StoreError(f"{db_path(self.out)} holds results of a different sweep; "
-                             "use another --out folder for this config")
+            raise
+
+    def select(self, specs: Iterable[Any], config: str = "") -> None:
+        """Make ``specs`` (objects with ``key``, ``identity()``) the store's current runs, after checking
+        that no stored run has one of their keys with another spec (a key collision)."""
+        specs = {s.key: s for s in specs}
+        for key, text in self.db.execute("SELECT key, spec FROM runs"):
+            spec = specs.get(key)
+            if spec is not None and _identity(type(spec), text) != spec.identity():
+                raise StoreError(f"{db_path(self.out)} holds run {key} with another spec than this config's "
+                                 "(a key collision or a store edited by hand); use another --out folder")
+        with self.db:
+            self.db.execute("DELETE FROM current")
+            self.db.executemany("INSERT INTO current VALUES (?)", ((k,) for k in specs))
+            self.db.execute("INSERT OR REPLACE INTO meta VALUES ('config', ?)", (config,))
 
     def keys(self, exclude_status: str | None = None) -> set[str]:
         """Keys of the stored runs, leaving out those with ``exclude_status``."""
@@ -106,22 +153,45 @@ class Store:
         self.close()
 
 
+def _identity(spec_class: Any, text: str | None) -> str | None:
+    try:
+        return spec_class.from_json(text).identity()
+    except (TypeError, ValueError, KeyError):  # not a spec this swarmreg can read
+        return None
+
+
 def _connect_readonly(out: str | Path) -> sqlite3.Connection:
     path = db_path(out)
     if not path.is_file():
         raise FileNotFoundError(f"no results store at {path}")
-    return sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        _schema_version(db, path)
+    except sqlite3.DatabaseError as exc:
+        db.close()
+        raise StoreError(f"{path} is not a swarmreg store ({exc})") from None
+    except StoreError:
+        db.close()
+        raise
+    return db
 
 
-def load_results(out: str | Path) -> pd.DataFrame:
-    """Every stored run of ``OUT/runs.sqlite`` as a DataFrame, one row per run."""
-    with _connect_readonly(out) as db:
-        return pd.read_sql_query("SELECT * FROM runs ORDER BY dataset, hidden, method, lam, seed", db)
+def load_results(out: str | Path, current_only: bool = True) -> pd.DataFrame:
+    """Stored runs of ``OUT/runs.sqlite`` as a DataFrame, one row per run (columns :data:`RUN_COLUMNS`).
+
+    ``current_only`` keeps the runs named by the config last run into the store (all of them for a
+    store that has no record of one); ``False`` returns every stored run, from every config.
+    """
+    with closing(_connect_readonly(out)) as db:
+        has_current = db.execute("SELECT name FROM sqlite_master WHERE name = 'current'").fetchone() and \
+            db.execute("SELECT 1 FROM current LIMIT 1").fetchone()
+        where = " WHERE key IN (SELECT key FROM current)" if current_only and has_current else ""
+        return pd.read_sql_query(f"SELECT * FROM runs{where} ORDER BY dataset, hidden, method, lam, seed", db)
 
 
 def load_traces(out: str | Path, keys: Iterable[str] | None = None) -> dict[str, dict[str, np.ndarray]]:
     """Traces by run key: ``{key: {"cost": array, "fun": array, ...}}``."""
-    with _connect_readonly(out) as db:
+    with closing(_connect_readonly(out)) as db:
         rows = db.execute("SELECT key, trace FROM traces").fetchall()
     wanted = None if keys is None else set(keys)
     return {k: {n: np.asarray(v) for n, v in json.loads(t).items()}
@@ -130,7 +200,7 @@ def load_traces(out: str | Path, keys: Iterable[str] | None = None) -> dict[str,
 
 def load_weights(out: str | Path, keys: Iterable[str] | None = None) -> dict[str, np.ndarray]:
     """The returned weight vector ``res.x`` of each finished run, by key."""
-    with _connect_readonly(out) as db:
+    with closing(_connect_readonly(out)) as db:
         rows = db.execute("SELECT key, x FROM traces WHERE x IS NOT NULL AND x != 'null'").fetchall()
     wanted = None if keys is None else set(keys)
     return {k: np.asarray(json.loads(x)) for k, x in rows if wanted is None or k in wanted}

@@ -2,7 +2,8 @@
 
 Every run is a :class:`RunSpec`, a pure description whose canonical JSON hashes to its key; the run's
 randomness (split and optimizer) derives from the spec alone, so results do not depend on where or
-in what order runs execute.
+in what order runs execute. A data set is a built-in name or a CSV file (:mod:`swarmreg.csvdata`),
+read and checked with the config, before any run.
 """
 
 from __future__ import annotations
@@ -19,7 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from ._validate import suggest
+from .csvdata import CSVError, CSVSource, from_entry
 from .datasets import NAMES as DATASETS
+from .datasets import check_split
 from .methods._options import resolve
 from .network import HIDDEN_ACTIVATIONS
 from .registry import METHODS, PluginError, get_method, import_plugins
@@ -49,21 +52,69 @@ class RunSpec:
     test_size: float
     activation: str = "tanh"
     val_size: float = 0.0
+    source: CSVSource | None = None  # a CSV data set's file, target, task and classes; None: built-in
 
-    def canonical(self) -> str:
+    def _fields(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
         d["options"] = dict(sorted(self.options.items()))
+        if self.source is None:
+            del d["source"]  # so built-in data sets keep the keys they had before CSV sources
+        return d
+
+    def canonical(self) -> str:
+        """The whole spec as JSON (stored with the run; :meth:`from_json` reads it back)."""
+        return json.dumps(self._fields(), sort_keys=True, separators=(",", ":"))
+
+    def identity(self) -> str:
+        """What the run's results depend on: :meth:`canonical` without a CSV file's path (its bytes'
+        hash stays), so a moved data file or project keeps its runs."""
+        d = self._fields()
+        if "source" in d:
+            d["source"] = {k: v for k, v in d["source"].items() if k != "path"}
         return json.dumps(d, sort_keys=True, separators=(",", ":"))
 
     @property
     def key(self) -> str:
-        return hashlib.sha256(self.canonical().encode()).hexdigest()[:20]
+        return hashlib.sha256(self.identity().encode()).hexdigest()[:20]
 
     @classmethod
     def from_json(cls, text: str) -> RunSpec:
         d = json.loads(text)
         d["hidden"] = tuple(d["hidden"])
+        if d.get("source") is not None:
+            d["source"] = CSVSource.from_dict(d["source"])
         return cls(**d)
+
+
+def _read_datasets(entries: list, base: Path, test_size: float, val_size: float,
+                   where: str) -> tuple[tuple[str, ...], dict[str, CSVSource], tuple[str, ...]]:
+    """The sweep's data set names, its CSV sources by name (each file read, checked and test-split
+    now), and how their tasks were inferred."""
+    names: list[str] = []
+    sources: dict[str, CSVSource] = {}
+    notes: list[str] = []
+    for entry in entries:
+        if isinstance(entry, str) and entry in DATASETS:
+            names.append(entry)
+            continue
+        try:
+            name, table = from_entry(entry, base)
+        except CSVError as exc:
+            raise _fail(where, f"datasets: {exc}") from None
+        try:
+            check_split(table.y, table.source.task, test_size, val_size)
+        except ValueError as exc:
+            raise _fail(where, f"datasets: {table.source.path}: {exc}") from None
+        if name in DATASETS:
+            raise _fail(where, f"datasets: the CSV data set {table.source.path} is called {name!r}, as a built-in "
+                               "one; give its entry another name = \"...\"")
+        if name in names:
+            raise _fail(where, f"datasets: two data sets are called {name!r}; give a CSV entry another name = \"...\"")
+        names.append(name)
+        sources[name] = table.source
+        if table.inferred:
+            notes.append(table.inferred)
+    return tuple(names), sources, tuple(notes)
 
 
 def _fail(where: str, message: str) -> ConfigError:
@@ -100,6 +151,8 @@ class Sweep:
     split_seed: int | None = None  # None: each run's split is drawn from its own seed
     activation: str = "tanh"
     plugins: tuple[str, ...] = ()  # modules imported before the config is checked, and in every worker
+    sources: Mapping[str, CSVSource] = field(default_factory=dict)  # the CSV data sets, by name
+    notes: tuple[str, ...] = field(default=(), compare=False)  # how CSV tasks were inferred, to show the user
 
     @classmethod
     def from_toml(cls, path: str | Path) -> Sweep:
@@ -112,11 +165,14 @@ class Sweep:
             cfg = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{path}: TOML syntax error: {exc}") from None
-        return cls.from_dict(cfg, where=str(path))
+        return cls.from_dict(cfg, where=str(path), base=path.parent)
 
     @classmethod
-    def from_dict(cls, cfg: Mapping[str, Any], where: str = "config") -> Sweep:
-        """Validate a config mapping (the TOML's content) and build the sweep, or raise ConfigError."""
+    def from_dict(cls, cfg: Mapping[str, Any], where: str = "config", base: str | Path | None = None) -> Sweep:
+        """Validate a config mapping (the TOML's content) and build the sweep, or raise ConfigError.
+
+        ``base`` is the folder relative CSV paths are read from (the config file's; default the
+        working directory)."""
         for key in cfg:
             if key not in TOP_LEVEL_KEYS:
                 raise _fail(where, f"unknown key {key!r}{suggest(key, TOP_LEVEL_KEYS)}")
@@ -153,11 +209,9 @@ class Sweep:
                     from None
         datasets = _list(cfg, "datasets", where)
         for d in datasets:
-            if not isinstance(d, str) or (d not in DATASETS and not d.endswith(".csv")):
-                raise _fail(where, f"datasets: unknown dataset {d!r}{suggest(d, DATASETS)}; "
-                                   f"known: {', '.join(DATASETS)}")
-            if d.endswith(".csv") and not Path(d).is_file():
-                raise _fail(where, f"dataset file {d!r} does not exist")
+            if isinstance(d, str) and d not in DATASETS and not d.endswith(".csv"):
+                raise _fail(where, f"datasets: unknown dataset {d!r}{suggest(d, DATASETS)}; known: "
+                                   f"{', '.join(DATASETS)}, a path ending in .csv or {{path = \"data.csv\"}}")
         hidden = _list(cfg, "hidden", where)
         for h in hidden:
             if not isinstance(h, list) or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 1
@@ -197,11 +251,13 @@ class Sweep:
                 raise _fail(where, f"[options.{m}]: unknown method{suggest(m, [*METHODS, *variants])}")
             if not isinstance(opts, dict):
                 raise _fail(where, f"[options.{m}] must be a table")
-        sweep = cls(name=name, datasets=tuple(datasets), hidden=tuple(tuple(h) for h in hidden),
+        datasets, sources, notes = _read_datasets(datasets, Path(base or "."), float(test_size), float(val_size),
+                                                  where)
+        sweep = cls(name=name, datasets=datasets, hidden=tuple(tuple(h) for h in hidden),
                     methods=tuple(methods), lams=tuple(float(x) for x in lams), seeds=tuple(seeds),
                     budget=float(budget), options=options, variants=variants, test_size=float(test_size),
                     val_size=float(val_size), split_seed=split_seed, activation=activation,
-                    plugins=tuple(plugins))
+                    plugins=tuple(plugins), sources=sources, notes=notes)
         # resolve the options of every method, variant and [options] table now (used or not), so
         # typos surface before any run
         for m in dict.fromkeys([*sweep.methods, *options, *variants]):
@@ -230,17 +286,7 @@ class Sweep:
             RunSpec(dataset=d, hidden=h, method=m, base_method=self.base_method(m), options=opts[m],
                     lam=lam, seed=s, split_seed=s if self.split_seed is None else self.split_seed,
                     budget=self.budget, test_size=self.test_size, activation=self.activation,
-                    val_size=self.val_size)
+                    val_size=self.val_size, source=self.sources.get(d))
             for d, h, m, lam, s in itertools.product(self.datasets, self.hidden, self.methods,
                                                      self.lams, self.seeds)
         ]
-
-    def fingerprint(self) -> str:
-        """Hash of the set of run keys: two configs with the same runs share a store."""
-        return fingerprint(self.runs())
-
-
-def fingerprint(specs: list[RunSpec]) -> str:
-    """Hash of a set of runs, independent of their order."""
-    keys = sorted(spec.key for spec in specs)
-    return hashlib.sha256("\n".join(keys).encode()).hexdigest()[:20]

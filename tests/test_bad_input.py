@@ -155,9 +155,9 @@ def test_dataset_load_refuses(args, kwargs, error, pattern):
 @pytest.mark.parametrize("content, pattern", [
     ("", "no data rows"),
     ("a,b,y\n", "no data rows"),
-    ("1,2,0\n3,4\n", "line 2 has 2 columns"),
-    ("1,2,0\n3,x,1\n", "line 2 has a non-numeric value"),
-    ("1,2,0\n3,nan,1\n", "NaN or inf"),
+    ("1,2,0\n3,4\n3,4,1\n", "line 2, column 3: 2 columns, expected 3"),
+    ("1,2,0\n3,x,1\n", "line 2, column 2: feature column 'column 2' holds 'x', not a number"),
+    ("1,2,0\n3,nan,1\n", "line 2, column 2: .* not a finite number"),
 ])
 def test_csv_refusals_name_the_line(tmp_path, content, pattern):
     path = tmp_path / "data.csv"

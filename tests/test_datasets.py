@@ -7,6 +7,7 @@ import pytest
 
 import swarmreg as sr
 from swarmreg import datasets
+from swarmreg.csvdata import read_csv
 
 EXPECTED = {  # name: (task, items, features, outputs)
     "iris": ("classification", 150, 4, 3),
@@ -163,9 +164,10 @@ def test_csv_with_and_without_header_give_the_same_data(tmp_path):
 
 
 def test_csv_read_returns_raw_columns(tmp_path):
-    X, y = datasets.read_csv(_write(tmp_path / "d.csv", "x1,x2,t\n1,2,0.5\n3,4,1.5\n\n5,6,2.5\n"))
-    np.testing.assert_array_equal(X, [[1, 2], [3, 4], [5, 6]])
-    np.testing.assert_array_equal(y, [0.5, 1.5, 2.5])
+    table = read_csv(_write(tmp_path / "d.csv", "x1,x2,t\n1,2,0.5\n3,4,1.5\n\n5,6,2.5\n"))
+    np.testing.assert_array_equal(table.X, [[1, 2], [3, 4], [5, 6]])
+    np.testing.assert_array_equal(table.y, [0.5, 1.5, 2.5])
+    assert table.columns == ("x1", "x2", "t") and table.source.task == "regression"
 
 
 def test_csv_regression_target(tmp_path):
