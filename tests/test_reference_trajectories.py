@@ -20,13 +20,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import scipy.optimize
-from pyswarms.backend.handlers import VelocityHandler
-from pyswarms.backend.operators import compute_pbest
-from pyswarms.backend.swarms import Swarm
-from pyswarms.backend.topology import Ring, Star
 
 import swarmreg as sr
 from swarmreg.methods._pyswarms import quiet_reporter
+
+with quiet_reporter():  # pyswarms' modules build Reporters on import: no report.log in the working directory
+    from pyswarms.backend.handlers import VelocityHandler
+    from pyswarms.backend.operators import compute_pbest
+    from pyswarms.backend.swarms import Swarm
+    from pyswarms.backend.topology import Ring, Star
 
 BUDGET = 4000
 
