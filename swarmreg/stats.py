@@ -127,7 +127,9 @@ def two_sample_test(a: Sequence[float] | np.ndarray, b: Sequence[float] | np.nda
     if paired and len(a) != len(b):
         raise ValueError(f"paired samples must have equal lengths, got {len(a)} and {len(b)}")
     a12 = vargha_delaney_a12(a, b)
-    with warnings.catch_warnings():  # all-zero differences or all-tied samples: scipy warns and gives p = 1
+    # all-zero differences or all-tied samples: scipy warns and gives p = 1; inf - inf (two runs that never
+    # reached a target) is a NaN difference
+    with warnings.catch_warnings(), np.errstate(invalid="ignore"):
         warnings.simplefilter("ignore", RuntimeWarning)
         if paired:
             d = a - b
@@ -138,7 +140,8 @@ def two_sample_test(a: Sequence[float] | np.ndarray, b: Sequence[float] | np.nda
             return {"test": "wilcoxon", "n": len(a), "median_diff": float(np.median(d)), "p": float(p),
                     "a12": a12, "sign": float(sign)}
         p = st.mannwhitneyu(a, b, alternative="two-sided").pvalue
-    return {"test": "mann-whitney", "n": len(a) + len(b), "median_diff": float(np.median(a) - np.median(b)),
+        median_diff = float(np.median(a) - np.median(b))
+    return {"test": "mann-whitney", "n": len(a) + len(b), "median_diff": median_diff,
             "p": float(p), "a12": a12, "sign": float(np.sign(a12 - 0.5))}
 
 
@@ -250,8 +253,8 @@ def ert(df: pd.DataFrame, traces: Mapping[str, Mapping[str, np.ndarray]], target
     A run succeeds at the first trace cost where its best J so far is at most the threshold;
     an unsuccessful run counts everything it spent (its ``cost``: the whole budget, or less if it
     stopped early). No success: aRT = inf. The threshold is ``target`` itself, or with
-    ``relative=True`` ``(1 + target) * f_best`` with ``f_best`` the lowest J any run reached on the
-    same problem and train split. One row per problem and ``by`` value: ``runs``, ``successes``,
+    ``relative=True`` ``(1 + target) * f_best`` with ``f_best`` the lowest returned J (``fun``) of any
+    run on the same problem and train split. One row per problem and ``by`` value: ``runs``, ``successes``,
     ``ert`` and a percentile bootstrap interval over runs (resampling whole runs, paired cost and
     success; an upper end of inf means some resamples held no success).
     """
@@ -265,9 +268,7 @@ def ert(df: pd.DataFrame, traces: Mapping[str, Mapping[str, np.ndarray]], target
         raise ValueError(f"no trace for {len(missing)} run(s), e.g. {missing[0]}")
     ok = ok.copy()
     if relative:
-        best = {k: float(np.min(traces[k]["fun"])) for k in ok["key"]}
-        ok["_best"] = ok["key"].map(best)
-        ok["_threshold"] = (1 + target) * ok.groupby([*within, "split_seed"])["_best"].transform("min")
+        ok["_threshold"] = (1 + target) * ok.groupby([*within, "split_seed"])["fun"].transform("min")
     else:
         ok["_threshold"] = float(target)
     ok["_hit"] = [first_hit(traces[k], t) for k, t in zip(ok["key"], ok["_threshold"])]

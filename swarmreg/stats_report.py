@@ -78,6 +78,9 @@ def _profile_axes(curves: Sequence[tuple[float, pd.DataFrame]], by: str, x: str,
         for solver, part in table.groupby(by, sort=True):
             finite = part[np.isfinite(part[x])]
             xs, ys = finite[x].to_numpy(), finite["fraction"].to_numpy()
+            if not len(xs):  # never solved: a legend entry, no line
+                ax.plot([], [], label=f"{solver} (none)")
+                continue
             ax.step(np.r_[xs[:1], xs], np.r_[0.0, ys], where="post", label=str(solver))
         ax.set(xlabel=xlabel, ylabel="fraction of problem instances", ylim=(0, 1.05),
                title=title if tau is None else f"{title}, tau = {tau:g}")

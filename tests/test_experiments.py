@@ -54,7 +54,8 @@ def test_l2_path_table_has_a_row_per_group(report):
     table = pd.read_csv(out / "l2-path" / "l2_path.csv")
     runs = sr.load_results(out / "l2-path")
     assert len(table) == runs.groupby(["dataset", "hidden", "method", "lam"]).ngroups
-    assert {"weight_norm_mean", "weight_norm_std", "bias_norm_mean", "test_accuracy_mean"} <= set(table.columns)
+    assert {"weight_norm_median", "weight_norm_low", "weight_norm_high", "bias_norm_median",
+            "test_accuracy_median"} <= set(table.columns)
 
 
 def test_decay_meaning_plain_sgd_equivalence(report):

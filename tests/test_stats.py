@@ -95,12 +95,13 @@ def trace(points: list[tuple[float, float]]) -> dict[str, np.ndarray]:
 
 
 def test_ert_by_hand_with_failures():
-    df = runs([{"method": "m", "seed": s, "cost": c} for s, c in enumerate([100.0, 100.0, 100.0, 80.0])])
+    df = runs([{"method": "m", "seed": s, "cost": c, "fun": f}
+               for s, (c, f) in enumerate([(100.0, 0.5), (100.0, 1.0), (100.0, 2.0), (80.0, 3.0)])])
     traces = {"k0": trace([(10, 5.0), (30, 0.9), (100, 0.5)]),     # reaches 1.0 at cost 30
               "k1": trace([(10, 5.0), (50, 1.0), (100, 1.0)]),     # at 50 (at most the target counts)
               "k2": trace([(10, 5.0), (100, 2.0)]),                # never: its whole budget, 100
               "k3": trace([(10, 5.0), (80, 3.0)])}                 # never, stopped at 80: counts 80
-    df = pd.concat([df, df.assign(method="n", key=lambda d: "n" + d["key"])], ignore_index=True)
+    df = pd.concat([df, df.assign(method="n", key=lambda d: "n" + d["key"], fun=0.1)], ignore_index=True)
     traces.update({"n" + k: trace([(20, 0.1)]) for k in list(traces)})   # n: every run at cost 20
     table = stats.ert(df, traces, target=1.0, n_resamples=500).set_index("method")
     assert table.loc["m", "successes"] == 2 and table.loc["m", "runs"] == 4
@@ -108,7 +109,7 @@ def test_ert_by_hand_with_failures():
     assert table.loc["m", "ert_low"] <= table.loc["m", "ert"] <= table.loc["m", "ert_high"]
     assert table.loc["m", "ert_high"] == math.inf  # some resamples hold no success
     assert (table.loc["n", "ert"], table.loc["n", "ert_low"], table.loc["n", "ert_high"]) == (20, 20, 20)
-    # relative: (1 + 1) * the best J of the problem (0.1) = 0.2: m never gets there
+    # relative: (1 + 1) * the lowest returned J on the problem (0.1) = 0.2: m never gets there
     rel = stats.ert(df, traces, target=1.0, relative=True).set_index("method")
     assert rel.loc["m", "ert"] == math.inf and rel.loc["n", "ert"] == 20
 

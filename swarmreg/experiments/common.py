@@ -18,8 +18,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..report import format_table, summarize
+from ..report import format_table
 from ..runner import run_specs
+from ..stats import bootstrap_ci, ci_summary, first_hit
+from ..stats_report import format_ci_table
 from ..store import load_results, load_traces, load_weights
 from ..sweep import RunSpec, Sweep
 
@@ -43,6 +45,13 @@ class Section:
 def load_config(name: str) -> dict[str, Any]:
     text = resources.files(__package__).joinpath(f"configs/{name}.toml").read_text()
     return tomllib.loads(text)
+
+
+def parameters(config: dict[str, Any], profile: str) -> dict[str, Any]:
+    """The experiment's ``[parameters]`` with the profile's ``[profiles.<name>.parameters]`` applied;
+    that table is taken out of the profile, so :func:`parts` does not see it."""
+    overrides = config.get("profiles", {}).get(profile, {}).pop("parameters", {})
+    return {**config.get("parameters", {}), **overrides}
 
 
 def parts(config: dict[str, Any], profile: str) -> dict[str, dict[str, Any]]:
@@ -94,12 +103,49 @@ def write_table(table: pd.DataFrame, folder: Path, stem: str, digits: int = 4) -
     return md
 
 
+CI_NOTE = "Median over seeds [95% bootstrap interval of the median (BCa, or percentile where BCa is undefined)]:"
+LAM_PATH_CAPTION = ("*Figures: median over seeds against lam; error bars are 95% bootstrap intervals of the median "
+                    "(BCa, 10,000 resamples).*")
+CONVERGENCE_CAPTION = "*Convergence figures: median best J so far over seeds; the band is the interquartile range.*"
+TEST_NAMES = {"wilcoxon": "Wilcoxon signed-rank, paired on seed", "mann-whitney": "Mann-Whitney U"}
+
+
 def summary_table(df: pd.DataFrame, metrics: list[str], folder: Path, stem: str) -> str:
-    return write_table(summarize(df, metrics), folder, stem)
+    """Median over seeds with its bootstrap interval per (dataset, hidden, method, lam): .csv and .md."""
+    metrics = [m for m in metrics if m in df.columns and df[m].notna().any()]
+    table = ci_summary(df, metrics)
+    folder.mkdir(parents=True, exist_ok=True)
+    table.to_csv(folder / f"{stem}.csv", index=False)
+    md = format_ci_table(table)
+    (folder / f"{stem}.md").write_text(md + "\n")
+    return md
 
 
-def figure_links(paths: list[Path], report_dir: Path) -> str:
-    return "\n".join(f"![{p.stem}]({p.relative_to(report_dir).as_posix()})" for p in paths)
+def cite(test: str, n: int, family: int) -> str:
+    """The test behind a sentence's p-values: its name, sample size, and the Holm correction over its family."""
+    size = f"n = {n} pairs" if test == "wilcoxon" else f"n = {n} runs"
+    return (f"{TEST_NAMES.get(test, test)}, {size}" + (f" per comparison, two-sided p Holm-corrected over {family} "
+                                                      "comparisons" if family > 1 else ", two-sided p"))
+
+
+def smallest_wilcoxon_p(n: int) -> float:
+    """The smallest two-sided p the exact signed-rank test can give on n pairs: 2 / 2^n."""
+    return 2.0 * 0.5 ** n
+
+
+def median_ci(values: pd.Series | np.ndarray, digits: int = 3) -> str:
+    """``median [low, high]``: the median with its 95% bootstrap interval (the median alone below 2 values)."""
+    x = np.asarray(values, dtype=float)
+    x = x[np.isfinite(x)]
+    if len(x) < 2:
+        return f"{np.median(x):.{digits}g}" if len(x) else "n/a"
+    low, high = bootstrap_ci(x)
+    return f"{np.median(x):.{digits}g} [{low:.{digits}g}, {high:.{digits}g}]"
+
+
+def figure_links(paths: list[Path], report_dir: Path, caption: str | None = None) -> str:
+    links = "\n".join(f"![{p.stem}]({p.relative_to(report_dir).as_posix()})" for p in paths)
+    return links if caption is None else f"{links}\n\n{caption}"
 
 
 def hit_stats(costs: pd.Series) -> dict[str, float]:
@@ -114,6 +160,4 @@ def hit_stats(costs: pd.Series) -> dict[str, float]:
 
 def cost_to_target(trace: dict[str, np.ndarray], target: float) -> float:
     """First cost at which the best J so far is at most ``target`` (inf if never)."""
-    best = np.minimum.accumulate(np.asarray(trace["fun"]))
-    hit = np.nonzero(best <= target)[0]
-    return float(trace["cost"][hit[0]]) if len(hit) else np.inf
+    return first_hit(trace, target)

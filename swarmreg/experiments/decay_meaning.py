@@ -16,7 +16,8 @@ import pandas as pd
 from .. import l2
 from ..datasets import load
 from ..report import save_figure
-from .common import Section, build_specs, execute, load_config, parts, summary_table, write_table
+from ..stats import ci_summary, holm, pairwise, two_sample_test
+from .common import CI_NOTE, Section, build_specs, cite, execute, load_config, parts, summary_table, write_table
 
 NAME = "decay-meaning"
 BATCH = 16
@@ -54,6 +55,20 @@ def _pair_diffs(runs: pd.DataFrame, weights: dict, a: str, b: str) -> pd.DataFra
     return pd.DataFrame(rows)
 
 
+def _paired(runs: pd.DataFrame, a: str, b: str, metric: str = "weight_norm") -> dict:
+    """Two-sided Wilcoxon signed-rank test of ``metric`` between methods a and b, paired on seed."""
+    left = runs[runs["method"] == a].set_index("seed")[metric]
+    right = runs[runs["method"] == b].set_index("seed")[metric]
+    seeds = left.index.intersection(right.index)
+    return two_sample_test(left[seeds].to_numpy(), right[seeds].to_numpy(), paired=True)
+
+
+def _median_bars(ax: plt.Axes, x: pd.Series, cells: pd.DataFrame, **style: object) -> None:
+    med = cells["weight_norm_median"].to_numpy()
+    bars = np.array([med - cells["weight_norm_low"].to_numpy(), cells["weight_norm_high"].to_numpy() - med])
+    ax.errorbar(x.to_numpy(), med, yerr=np.nan_to_num(bars), capsize=3, **style)
+
+
 def run(out: Path, profile: str = "full", workers: int | None = None, progress: bool | None = None) -> Section:
     config = load_config(NAME)
     fixed = parts(config, profile)
@@ -72,7 +87,7 @@ def run(out: Path, profile: str = "full", workers: int | None = None, progress: 
     verdict = "the same trajectory up to rounding" if worst < 1e-10 else "the trajectories differ"
     section.add("### (a) Plain SGD: decoupled d = 2*lr*lam against coupled lam",
                 f"Largest absolute weight difference over {len(diffs)} paired runs: "
-                f"**{worst:.3g}** ({verdict}).",
+                f"**{worst:.3g}** ({verdict}).", CI_NOTE,
                 summary_table(runs[runs["method"].str.startswith("sgd-")], ["weight_norm", "fun", "test_accuracy"],
                               folder, "a_plain_sgd"))
 
@@ -83,24 +98,32 @@ def run(out: Path, profile: str = "full", workers: int | None = None, progress: 
         .mean().reset_index()
     online = b_table[b_table["method"] == "seed-online"].set_index("seed_lambda")
     full = b_table[b_table["method"] == "seed-full-batch"].set_index("seed_lambda")
+    shared = [s for s in online.index if s in full.index]
+    b_tests = [_paired(b[b["seed_lambda"] == s], "seed-online", "seed-full-batch") for s in shared]
+    b_holm = holm([t["p"] for t in b_tests])
     section.add("### (b) The seed text's lambda: one number, online against full batch",
                 f"The same lambda shrinks by 1 - eta*lambda/n; with n = 1 (online) the penalty is lam = lambda/2, "
                 f"with n = N = {n_train} (full batch) lambda/(2N): {n_train} times smaller. Same learning rate "
-                f"{SEED_RULE_LR} for both. Weight norm online / full batch: "
-                + ", ".join(f"lambda={s:g}: {online.loc[s, 'weight_norm']:.3g} / {full.loc[s, 'weight_norm']:.3g}"
-                            for s in online.index if s in full.index) + ".",
+                f"{SEED_RULE_LR} for both. Mean weight norm online / full batch: "
+                + ", ".join(f"lambda={s:g}: {online.loc[s, 'weight_norm']:.3g} / {full.loc[s, 'weight_norm']:.3g} "
+                            f"(p = {p:.2g})" for s, p in zip(shared, b_holm))
+                + f"; {cite('wilcoxon', min(t['n'] for t in b_tests), len(shared))}.",
                 write_table(b_table, folder, "b_seed_lambda"))
 
     c = runs[runs["method"].str.startswith("momentum-")]
     c_means = c.groupby(["method", "lam"])["weight_norm"].mean().unstack(0)
     gap = (c_means["momentum-decoupled"] / c_means["momentum-coupled"] - 1).abs().max()
+    c_tests = pairwise(c, "weight_norm", by="method", within=("dataset", "hidden", "lam")).set_index("lam")
+    parted = c_tests[c_tests["p_holm"] < 0.05]
     section.add("### (c) Momentum 0.9: coupled against decoupled at the same lam",
-                "Weight norm coupled / decoupled at the same lam (decoupled d = 2*lr*lam): "
-                + ", ".join(f"lam={lam:g}: {r['momentum-coupled']:.3g} / {r['momentum-decoupled']:.3g}"
-                            for lam, r in c_means.iterrows())
-                + f"; the two differ by up to {gap:.0%}: "
-                + ("with momentum they part ways." if gap > 0.01 else "they stay together."),
-                summary_table(c, ["weight_norm", "fun", "error", "test_accuracy"], folder, "c_momentum"))
+                "Mean weight norm coupled / decoupled at the same lam (decoupled d = 2*lr*lam): "
+                + ", ".join(f"lam={lam:g}: {r['momentum-coupled']:.3g} / {r['momentum-decoupled']:.3g} "
+                            f"(p = {c_tests.loc[lam, 'p_holm']:.2g})" for lam, r in c_means.iterrows())
+                + f" ({cite(c_tests['test'].iloc[0], int(c_tests['n'].min()), len(c_tests))}); "
+                f"the two differ by up to {gap:.0%}: "
+                + (f"with momentum they part ways (significant at 0.05 at {len(parted)} of {len(c_tests)} lams)."
+                   if len(parted) else "the difference is not significant at 0.05 at any lam."),
+                CI_NOTE, summary_table(c, ["weight_norm", "fun", "error", "test_accuracy"], folder, "c_momentum"))
 
     d_rows = []
     for lr in config["parameters"]["learning_rates"]:
@@ -114,28 +137,36 @@ def run(out: Path, profile: str = "full", workers: int | None = None, progress: 
     d_table = pd.DataFrame(d_rows)
     worst_d = d_table["max_abs_weight_diff"].max()
     norms = d_table["weight_norm decoupled"]
+    lr_lo, lr_hi = d_table["lr"].iloc[0], d_table["lr"].iloc[-1]
+    d_test = _paired(runs, f"d-decoupled-lr{lr_lo:g}", f"d-decoupled-lr{lr_hi:g}")
     section.add("### (d) A fixed fraction d across learning rates",
                 f"Subtracting the same fraction d of each weight per plain-SGD step against coupled L2 with "
                 f"lam = d/(2*lr): largest weight difference {worst_d:.3g} over all learning rates ("
                 + ("the same trajectories" if worst_d < 1e-10 else "the trajectories differ")
                 + f"); the weight norm the same d reaches goes from {norms.iloc[0]:.3g} at "
-                f"lr={d_table['lr'].iloc[0]:g} to {norms.iloc[-1]:.3g} at lr={d_table['lr'].iloc[-1]:g}: "
-                "one d, a different penalty at every learning rate.",
+                f"lr={lr_lo:g} to {norms.iloc[-1]:.3g} at lr={lr_hi:g} (means; "
+                f"p = {d_test['p']:.2g}, {cite(d_test['test'], d_test['n'], 1)}): "
+                + ("one d, a different penalty at every learning rate." if d_test["p"] < 0.05 else
+                   "the norms differ, but not significantly at 0.05 with these seeds."),
                 write_table(d_table, folder, "d_fixed_fraction"))
 
     fig, axes = plt.subplots(1, 2, figsize=(10, 4))
-    for method, series in c_means.items():
-        axes[0].plot(series.index, series.values, marker="o", label=method)
+    for method, cells in ci_summary(c, ["weight_norm"], group=["method", "lam"]).groupby("method"):
+        _median_bars(axes[0], cells["lam"], cells, marker="o", label=method)
     axes[0].set(xscale="log", xlabel="lam", ylabel="non-bias weight norm", title="(c) momentum 0.9")
     axes[0].legend()
-    axes[1].plot(d_table["lr"], d_table["weight_norm decoupled"], marker="o", label=f"decoupled d={d_rows[0]['d']:g}")
-    axes[1].plot(d_table["lr"], d_table["weight_norm coupled"], marker="x", linestyle="--",
-                 label="coupled lam = d/(2 lr)")
+    d_runs = runs[runs["method"].str.startswith("d-")].assign(lr=lambda r: r["method"].str.split("-lr").str[1])
+    for kind, marker, style, label in (("decoupled", "o", "-", f"decoupled d={d_rows[0]['d']:g}"),
+                                       ("coupled", "x", "--", "coupled lam = d/(2 lr)")):
+        cells = ci_summary(d_runs[d_runs["method"].str.startswith(f"d-{kind}-")], ["weight_norm"], group=["lr"])
+        _median_bars(axes[1], cells["lr"].astype(float), cells, marker=marker, linestyle=style, label=label)
     axes[1].set(xscale="log", xlabel="learning rate", ylabel="non-bias weight norm", title="(d) fixed fraction d")
     axes[1].legend()
     for ax in axes:
         ax.grid(True, alpha=0.3)
+    fig.suptitle("median over seeds; error bars: 95% bootstrap intervals of the median", fontsize=9)
     fig.tight_layout()
     path = save_figure(fig, folder / "figures" / "decay_meaning.png")
-    section.add(f"![decay_meaning]({path.relative_to(out).as_posix()})")
+    section.add(f"![decay_meaning]({path.relative_to(out).as_posix()})",
+                "*Figure: median weight norm over seeds; error bars are 95% bootstrap intervals of the median.*")
     return section

@@ -10,9 +10,13 @@ import pandas as pd
 
 from ..budget import GRAD_COST
 from ..report import plot_convergence, save_figure
+from ..stats import ert, holm, rank_summary, two_sample_test
+from ..stats_report import CAPTIONS, plot_critical_difference, plot_profiles
 from .common import (
+    CONVERGENCE_CAPTION,
     Section,
     build_specs,
+    cite,
     cost_to_target,
     execute,
     figure_links,
@@ -43,6 +47,22 @@ def target_costs(runs: pd.DataFrame, traces: dict, targets: list[float]) -> pd.D
 def success_table(costs: pd.DataFrame) -> pd.DataFrame:
     keys = ["dataset", "hidden", "lam", "target", "method"]
     return costs.groupby(keys)[["cost"]].apply(lambda g: pd.Series(hit_stats(g["cost"]))).reset_index()
+
+
+def leader_tests(costs: pd.DataFrame, leaders: pd.DataFrame) -> pd.DataFrame:
+    """The leader of each (dataset, lam) against every other method on the cost to the target: Mann-Whitney U
+    with unsuccessful runs ranked last (cost inf; a paired difference would be undefined), Holm over all rows."""
+    rows = []
+    for r in leaders.itertuples():
+        cell = costs[(costs["dataset"] == r.dataset) & (costs["lam"] == r.lam) & (costs["target"] == r.target)]
+        lead = cell.loc[cell["method"] == r.method, "cost"].to_numpy()
+        for other, g in cell[cell["method"] != r.method].groupby("method"):
+            res = two_sample_test(lead, g["cost"].to_numpy(), paired=False)
+            rows.append({"dataset": r.dataset, "lam": r.lam, "leader": r.method, "other": other, "n": res["n"],
+                         "p": res["p"], "a12": res["a12"], "sign": res["sign"]})
+    table = pd.DataFrame(rows)
+    table["p_holm"] = holm(table["p"])
+    return table
 
 
 def plot_ecdf(costs: pd.DataFrame, budget: float, folder: Path) -> list[Path]:
@@ -86,6 +106,11 @@ def run(out: Path, profile: str = "full", workers: int | None = None, progress: 
     best = table[table["target"] == min(targets)]
     leaders = best.sort_values(["success_rate", "median_cost"], ascending=[False, True]) \
         .groupby(["dataset", "lam"]).head(1)
+    tests = leader_tests(costs, leaders.assign(target=min(targets)))
+    art = ert(res.runs, res.traces, min(targets), within=("dataset", "hidden", "lam"), relative=True)
+    art_md = write_table(art, res.folder, "ert", digits=4)
+    n_params = {k: len(x) for k, x in res.weights.items()}
+    profiles = plot_profiles(res.runs, res.traces, n_params, res.folder / "figures")
     section.add(
         f"{len(res.runs)} runs, budget {budget:g} each (a gradient costs {GRAD_COST:g} evaluations of J). Target: "
         f"within {' or '.join(f'{t:.0%}' for t in targets)} of the best J any run found on the same problem (one "
@@ -94,8 +119,31 @@ def run(out: Path, profile: str = "full", workers: int | None = None, progress: 
         "Success rate and cost of the runs "
         "that reached it (median and quartiles):",
         md,
-        f"Fastest to within {min(targets):.0%} (highest success rate, then lowest median cost): "
-        + "; ".join(f"{r.dataset} lam={r.lam:g}: {r.method} ({r.success_rate:.0%}, median {r.median_cost:.0f})"
+        f"Fastest to within {min(targets):.0%} (highest success rate, then lowest median cost), against each other "
+        f"method on the cost to the target ({cite('mann-whitney', int(tests['n'].min()), len(tests))}; "
+        "unsuccessful runs ranked last): "
+        + "; ".join(f"{r.dataset} lam={r.lam:g}: {r.method} ({r.success_rate:.0%}, median {r.median_cost:.0f}; "
+                    + ", ".join(f"{'faster than' if t.p_holm < 0.05 and t.sign < 0 else 'not shown faster than'} "
+                                f"{t.other} p = {t.p_holm:.2g}"
+                                for t in tests[(tests["dataset"] == r.dataset) & (tests["lam"] == r.lam)]
+                                .itertuples()) + ")"
                     for r in leaders.itertuples()) + ".",
-        figure_links(figures, out))
+        f"Average running time to within {min(targets):.0%} (COCO's aRT: evaluations of all runs, unsuccessful "
+        "ones counted until they stopped, over the number of successes; inf: no success) with a 95% percentile "
+        "bootstrap interval over runs:", art_md,
+        figure_links(figures, out, CONVERGENCE_CAPTION + " *ECDF figures: the share of runs that reached the "
+                     "target by each cost (exact shares, no bands).*"),
+        figure_links(profiles, out, "*" + " ".join(CAPTIONS[p.stem] for p in profiles) + "*"))
+    try:
+        ranks = rank_summary(res.runs, "fun", within=("dataset", "hidden", "lam"))
+    except ValueError as exc:
+        section.add(f"No rank summary across problems: {exc}.")
+        return section
+    cd_path = plot_critical_difference(ranks, res.folder / "figures" / "critical_difference.png")
+    section.add(
+        f"Ranks of the final J over the {len(ranks.scores)} problems (median over seeds per problem; Friedman test "
+        f"chi2 = {ranks.statistic:.3g}, p = {ranks.p:.2g}): mean ranks "
+        + ", ".join(f"{m} {r:.2f}" for m, r in ranks.mean_ranks.items())
+        + f"; Nemenyi's critical difference at {ranks.alpha:g} is {ranks.cd:.2f}.",
+        figure_links([cd_path], out, "*" + CAPTIONS["critical_difference"] + "*"))
     return section

@@ -9,7 +9,20 @@ import pandas as pd
 
 from ..datasets import load
 from ..report import plot_lam_path
-from .common import Section, build_specs, execute, figure_links, load_config, parts, summary_table, write_table
+from ..stats import holm, two_sample_test
+from .common import (
+    CI_NOTE,
+    LAM_PATH_CAPTION,
+    Section,
+    build_specs,
+    cite,
+    execute,
+    figure_links,
+    load_config,
+    parts,
+    summary_table,
+    write_table,
+)
 
 NAME = "overfitting"
 
@@ -28,6 +41,25 @@ def picks(runs: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def gain_tests(runs: pd.DataFrame, chosen: pd.DataFrame) -> pd.DataFrame:
+    """Per method whose picked lam is not the smallest: test accuracy at the picked lam against lam = 0,
+    Wilcoxon signed-rank paired on seed, Holm over those methods."""
+    ok = runs[runs["status"] != "failed"]
+    rows = []
+    for r in chosen.itertuples():
+        mine = ok[ok["method"] == r.method]
+        if r.picked_lam == mine["lam"].min():
+            continue
+        picked = mine[mine["lam"] == r.picked_lam].set_index("seed")["test_accuracy"]
+        zero = mine[mine["lam"] == mine["lam"].min()].set_index("seed")["test_accuracy"]
+        seeds = picked.index.intersection(zero.index)
+        res = two_sample_test(picked[seeds].to_numpy(), zero[seeds].to_numpy(), paired=True)
+        rows.append({"method": r.method, "n": res["n"], "median_gain": res["median_diff"], "p": res["p"]})
+    table = pd.DataFrame(rows, columns=["method", "n", "median_gain", "p"])
+    table["p_holm"] = holm(table["p"])
+    return table.set_index("method")
+
+
 def run(out: Path, profile: str = "full", workers: int | None = None, progress: bool | None = None) -> Section:
     specs = build_specs(parts(load_config(NAME), profile), NAME)
     res = execute(NAME, specs, out, workers, progress)
@@ -39,13 +71,23 @@ def run(out: Path, profile: str = "full", workers: int | None = None, progress: 
     figures = plot_lam_path(runs, res.folder / "figures", metric="test_accuracy")
     section = Section("4. overfitting: a small noisy training set and an oversized network")
     gaps = chosen.assign(gain=chosen["test_accuracy"] - chosen["test_accuracy_lam0"])
+    tests = gain_tests(runs, chosen)
+
+    def tested(method: str) -> str:
+        if method not in tests.index:
+            return "picked lam = 0, nothing to test"
+        t = tests.loc[method]
+        return (f"median paired gain {t['median_gain']:+.3f}, p = {t['p_holm']:.2g}: "
+                + ("significant at 0.05" if t["p_holm"] < 0.05 else "not significant at 0.05"))
     section.add(
         f"Noisy teacher data (20% of labels redrawn), about {n_train} training items, "
         f"a hidden layer of {specs[0].hidden[0]} units, "
         f"{runs['seed'].nunique()} seeds, budget {runs['budget'].iloc[0]:g}. The lam each method picks on the "
         "validation split, and what it buys on the test split against lam = 0:",
         write_table(chosen, res.folder, "picked_lam", digits=3),
-        "Test accuracy gained by the picked lam over lam = 0: "
-        + ", ".join(f"{r.method} {r.gain:+.3f}" for r in gaps.itertuples()) + ".",
-        "Mean ± std over seeds:", table, figure_links(figures, out))
+        "Mean test accuracy gained by the picked lam over lam = 0: "
+        + ", ".join(f"{r.method} {r.gain:+.3f} ({tested(r.method)})" for r in gaps.itertuples())
+        + (f" ({cite('wilcoxon', int(tests['n'].min()), len(tests))}; the lam is picked on the validation split, "
+           "the test split is untouched by the pick)." if len(tests) else "."),
+        CI_NOTE, table, figure_links(figures, out, LAM_PATH_CAPTION))
     return section
