@@ -100,9 +100,17 @@ def _three_way(X: np.ndarray, y: np.ndarray, test_size: float, val_size: float, 
     return (X_tr, y_tr), (X_va, y_va), (X_te, y_te)
 
 
-def check_split(y: np.ndarray, task: str, test_size: float, val_size: float) -> None:
+def check_split(y: np.ndarray, task: str, test_size: float, val_size: float,
+                classes: tuple[str, ...] | None = None) -> None:
     """Raise ``ValueError`` if :func:`load` could not split these targets (a stratified split needs at
-    least two items of each class, and as many items in each part as there are classes)."""
+    least two items of each class, and as many items in each part as there are classes); ``classes``
+    names the class indices in the message."""
+    if task == "classification" and test_size + val_size > 0:
+        counts = np.bincount(y)
+        if counts.min() < 2:
+            k = int(np.argmin(counts))
+            raise ValueError(f"class {classes[k] if classes else k!r} has {counts[k]} item; a stratified "
+                             "train/test split needs at least 2 of each class")
     try:
         _three_way(np.zeros((len(y), 1)), y, test_size, val_size, 0, task == "classification")
     except ValueError as exc:

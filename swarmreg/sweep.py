@@ -102,9 +102,9 @@ def _read_datasets(entries: list, base: Path, test_size: float, val_size: float,
         except CSVError as exc:
             raise _fail(where, f"datasets: {exc}") from None
         try:
-            check_split(table.y, table.source.task, test_size, val_size)
+            check_split(table.y, table.source.task, test_size, val_size, table.source.classes)
         except ValueError as exc:
-            raise _fail(where, f"datasets: {table.source.path}: {exc}") from None
+            raise _fail(where, f"datasets: {Path(table.source.path).name}: {exc}") from None
         if name in DATASETS:
             raise _fail(where, f"datasets: the CSV data set {table.source.path} is called {name!r}, as a built-in "
                                "one; give its entry another name = \"...\"")
