@@ -1,4 +1,6 @@
-"""The ``swarmreg`` command: compare, run, table, plot, methods, reproduce. Bad input: one line on stderr, exit 2."""
+"""The ``swarmreg`` command: compare, run, table, stats, plot, methods, reproduce.
+
+Bad input: one line on stderr, exit 2."""
 
 from __future__ import annotations
 
@@ -51,11 +53,22 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--format", choices=("markdown", "csv", "latex"), default="markdown")
     t.add_argument("--metrics", nargs="+", default=None)
     t.add_argument("--all", action="store_true", help=ALL_HELP)
+    t.add_argument("--ci", action="store_true",
+                   help="cells 'median [low, high]': 95%% bootstrap interval of the median over seeds")
+
+    s = sub.add_parser("stats", help="paired tests of every pair of methods (or --by values), Holm-corrected")
+    s.add_argument("out", type=Path)
+    s.add_argument("--metric", default="fun")
+    s.add_argument("--by", default="method", help="the column whose values are compared (default: method)")
+    s.add_argument("--format", choices=("markdown", "csv", "latex"), default="markdown")
+    s.add_argument("--all", action="store_true", help=ALL_HELP)
 
     g = sub.add_parser("plot", help="draw the lam path and convergence figures of a stored sweep")
     g.add_argument("out", type=Path)
     g.add_argument("--to", type=Path, default=None, help="folder for the PNGs (default: OUT/figures)")
     g.add_argument("--all", action="store_true", help=ALL_HELP)
+    g.add_argument("--profiles", action="store_true",
+                   help="draw performance and data profiles, the runtime ECDF and the rank diagram instead")
 
     m = sub.add_parser("methods", help="list every registered method with its options and defaults")
     m.add_argument("names", nargs="*", help="only these methods (default: all)")
@@ -158,7 +171,24 @@ def _load(out: Path, all_runs: bool = False):
 def _table(args: argparse.Namespace) -> int:
     from .report import check_metrics, format_table, summarize
     check_metrics(args.metrics)
+    if args.ci:
+        from .report import DEFAULT_METRICS
+        from .stats import ci_summary
+        from .stats_report import format_ci_table
+        df = _load(args.out, args.all)
+        metrics = [m for m in (args.metrics or DEFAULT_METRICS) if m in df.columns and df[m].notna().any()]
+        print(format_ci_table(ci_summary(df, metrics), args.format))
+        return 0
     print(format_table(summarize(_load(args.out, args.all), args.metrics), args.format))
+    return 0
+
+
+def _stats(args: argparse.Namespace) -> int:
+    from .report import check_metrics
+    from .stats import pairwise
+    from .stats_report import format_pairwise
+    check_metrics([args.metric])
+    print(format_pairwise(pairwise(_load(args.out, args.all), args.metric, by=args.by), args.format))
     return 0
 
 
@@ -170,7 +200,24 @@ def _plot(args: argparse.Namespace) -> int:
         print(f"swarmreg: {args.out} holds no finished run to plot ({len(df)} failed); nothing drawn", file=sys.stderr)
         return 1
     to = args.to or args.out / "figures"
+    if args.profiles:
+        return _plot_profiles(args.out, df, to)
     written = plot_lam_path(df, to) + plot_convergence(df, load_traces(args.out, df["key"]), to)
+    for path in written:
+        print(path)
+    return 0
+
+
+def _plot_profiles(out: Path, df, to: Path) -> int:
+    from .stats import rank_summary
+    from .stats_report import plot_critical_difference, plot_profiles
+    from .store import load_traces, load_weights
+    n_params = {k: len(x) for k, x in load_weights(out, df["key"]).items()}
+    written = plot_profiles(df, load_traces(out, df["key"]), n_params, to)
+    try:
+        written.append(plot_critical_difference(rank_summary(df, "fun"), to / "critical_difference_fun.png"))
+    except ValueError as exc:
+        print(f"swarmreg: no rank diagram: {exc}", file=sys.stderr)
     for path in written:
         print(path)
     return 0
@@ -217,7 +264,7 @@ def _reproduce(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     from .sweep import ConfigError
-    commands = {"compare": _compare, "run": _run, "table": _table, "plot": _plot, "methods": _methods,
+    commands = {"compare": _compare, "run": _run, "table": _table, "stats": _stats, "plot": _plot, "methods": _methods,
                 "reproduce": _reproduce}
     try:
         args = _parser().parse_args(argv)
