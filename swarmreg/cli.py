@@ -78,7 +78,10 @@ def _parser() -> argparse.ArgumentParser:
     x = sub.add_parser("reproduce", help="run the five experiments and write OUT/REPORT.md")
     x.add_argument("--quick", action="store_true", help="the quick profile (about 1.5 minutes on 2 cores)")
     x.add_argument("--profile", choices=("full", "quick", "smoke"), default=None, help=argparse.SUPPRESS)
-    x.add_argument("--out", type=Path, default=Path("results"))
+    x.add_argument("--out", type=Path, default=None,
+                   help="report folder (default: ./swarmreg-report); resumed if it holds this profile's report, "
+                        "refused if it holds another profile's unless --force")
+    x.add_argument("--force", action="store_true", help="write over a folder that holds another profile's report")
     x.add_argument("--workers", type=int, default=None, help="local processes (default: all cores)")
     x.add_argument("--only", nargs="+", default=None,
                    help="run only these experiments: their OUT/<name>/SECTION.md are written, REPORT.md is not")
@@ -243,16 +246,18 @@ def _methods(args: argparse.Namespace) -> int:
 
 def _reproduce(args: argparse.Namespace) -> int:
     from .experiments import EXPERIMENTS, reproduce
+    from .experiments.folder import DEFAULT_OUT, ReportFolderError
     from .store import StoreError
     _positive(args.workers, "--workers")
     for name in args.only or []:
         if name not in EXPERIMENTS:
             raise UsageError(f"unknown experiment {name!r}; known: {', '.join(EXPERIMENTS)}")
+    args.out = args.out or DEFAULT_OUT
     _check_out(args.out)
     profile = args.profile or ("quick" if args.quick else "full")
     try:
-        report = reproduce(args.out, profile, args.workers, args.only)
-    except StoreError as exc:
+        report = reproduce(args.out, profile, args.workers, args.only, force=args.force)
+    except (StoreError, ReportFolderError) as exc:
         raise UsageError(str(exc)) from None
     except KeyboardInterrupt:
         print(f"swarmreg: interrupted; finished runs are kept under {args.out}; rerun the same command to resume",

@@ -17,14 +17,19 @@ from pathlib import Path
 from ..store import load_results
 from . import decay_meaning, equal_budget, l2_path, overfitting, pso_vs_backprop
 from .common import PROFILES
+from .folder import DEFAULT_OUT, ReportFolderError, claim
 
 EXPERIMENTS = {m.NAME: m for m in (l2_path, decay_meaning, equal_budget, overfitting, pso_vs_backprop)}
 PACKAGES = ("swarmreg", "numpy", "scipy", "pyswarms", "scikit-learn", "pandas", "matplotlib")
 
 
-def reproduce(out: str | Path = "results", profile: str = "full", workers: int | None = None,
-              only: list[str] | None = None, progress: bool | None = None, command: str | None = None) -> Path:
+def reproduce(out: str | Path = DEFAULT_OUT, profile: str = "full", workers: int | None = None,
+              only: list[str] | None = None, progress: bool | None = None, command: str | None = None,
+              force: bool = False) -> Path:
     """Run every experiment into ``out`` and write ``out/REPORT.md``; return its path.
+
+    A folder holding another profile's report is refused (:class:`ReportFolderError`) unless
+    ``force``; one holding this profile's is resumed (runs already stored are not rerun).
 
     Each experiment also writes its own section to ``out/<name>/SECTION.md``. With ``only``, just
     those experiments run and only their sections are written: REPORT.md, which holds all five,
@@ -37,6 +42,7 @@ def reproduce(out: str | Path = "results", profile: str = "full", workers: int |
         if name not in EXPERIMENTS:
             raise ValueError(f"unknown experiment {name!r}; known: {', '.join(EXPERIMENTS)}")
     out = Path(out)
+    claim(out, profile, EXPERIMENTS, force)
     sections, times = [], {}
     for name in names:
         t0 = time.perf_counter()
@@ -73,7 +79,10 @@ def script(name: str, argv: list[str] | None = None) -> None:
                                      description=EXPERIMENTS[name].__doc__)
     parser.add_argument("--quick", action="store_true", help="the quick profile")
     parser.add_argument("--profile", choices=PROFILES, default=None, help=argparse.SUPPRESS)
-    parser.add_argument("--out", type=Path, default=Path("results"))
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT,
+                        help=f"report folder (default: ./{DEFAULT_OUT}); one holding another profile's report "
+                             "needs --force")
+    parser.add_argument("--force", action="store_true", help="write over another profile's report")
     parser.add_argument("--workers", type=int, default=None)
     args = parser.parse_args(argv)
     if args.workers is not None and args.workers < 1:
@@ -81,4 +90,8 @@ def script(name: str, argv: list[str] | None = None) -> None:
     if args.out.exists() and not args.out.is_dir():
         parser.error(f"--out {args.out} exists and is not a folder")
     profile = args.profile or ("quick" if args.quick else "full")
+    try:
+        claim(args.out, profile, EXPERIMENTS, args.force)
+    except ReportFolderError as exc:
+        parser.error(str(exc))
     print(EXPERIMENTS[name].run(args.out, profile, args.workers).markdown())
