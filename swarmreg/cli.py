@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from . import __version__
+from ._pipes import StdoutClosed, closed_pipe_exit, guarded_stdout
 
 
 class UsageError(Exception):
@@ -272,8 +273,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands = {"compare": _compare, "run": _run, "table": _table, "stats": _stats, "plot": _plot, "methods": _methods,
                 "reproduce": _reproduce}
     try:
-        args = _parser().parse_args(argv)
-        return commands[args.command](args)
+        with guarded_stdout():
+            args = _parser().parse_args(argv)
+            return commands[args.command](args)
+    except StdoutClosed:  # `swarmreg table OUT | head -1`: the reader has what it wanted
+        return closed_pipe_exit()
     except (UsageError, ConfigError) as exc:
         print(f"swarmreg: error: {exc}", file=sys.stderr)
         return 2

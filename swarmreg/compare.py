@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pandas as pd
+from tqdm import tqdm
 
 from .report import check_metrics, summarize
 from .runner import execute_all
@@ -18,10 +20,11 @@ def compare(datasets: Sequence[str] = ("iris",), hidden: Sequence[Sequence[int]]
             budget: float = 20_000, options: Mapping[str, Mapping[str, Any]] | None = None,
             variants: Mapping[str, Mapping[str, Any]] | None = None, test_size: float = 0.3,
             executor: Any = None, workers: int | None = None, metrics: Sequence[str] | None = None,
-            runs: bool = False) -> pd.DataFrame:
+            runs: bool = False, progress: bool | None = None) -> pd.DataFrame:
     """Run the grid and return :func:`swarmreg.report.summarize` of it (or every run with ``runs=True``).
 
     Arguments are those of a sweep config; they are checked before anything runs (``ValueError``).
+    ``progress`` None shows a tqdm bar only when stderr is a terminal (as ``swarmreg run`` does).
     """
     for name, value in (("datasets", datasets), ("hidden", hidden), ("methods", methods), ("lams", lams),
                         ("seeds", seeds)):
@@ -37,7 +40,13 @@ def compare(datasets: Sequence[str] = ("iris",), hidden: Sequence[Sequence[int]]
         "options": dict(options or {}), "variants": dict(variants or {}), "test_size": test_size,
     }, where="compare()")
     records: list[dict] = []
-    execute_all(sweep.runs(), records.append, sweep_name=sweep.name, executor=executor, workers=workers)
+    specs = sweep.runs()
+    show = sys.stderr.isatty() if progress is None else progress
+    with tqdm(total=len(specs), desc="compare", unit="run", disable=not show, file=sys.stderr) as bar:
+        def emit(record: dict) -> None:
+            records.append(record)
+            bar.update()
+        execute_all(specs, emit, sweep_name=sweep.name, executor=executor, workers=workers)
     df = pd.DataFrame([{k: v for k, v in r.items() if k != "trace"} for r in records])
     df = df.sort_values(["dataset", "hidden", "method", "lam", "seed"], ignore_index=True)
     return df if runs else summarize(df, metrics)
