@@ -11,6 +11,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.ticker  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
@@ -80,25 +81,22 @@ def best_so_far(trace: dict[str, np.ndarray], grid: np.ndarray) -> np.ndarray:
 def plot_lam_path(df: pd.DataFrame, path: str | Path, metric: str | None = None) -> list[Path]:
     """Per dataset and hidden: ``metric`` (test accuracy, or test MSE) and non-bias weight norm against
     lam, one line per method: the median over seeds with a 95% bootstrap interval of the median as error
-    bar (:func:`swarmreg.stats.ci_summary`); lam = 0 drawn at a tenth of the smallest lam."""
+    bar (:func:`swarmreg.stats.ci_summary`); lam on the axis of :func:`lam_axis` (0 on its own tick)."""
     from .stats import ci_summary
     ok = df[df["status"] != "failed"]
     written = []
     for (dataset, hidden), part in ok.groupby(["dataset", "hidden"]):
         score = metric or ("test_accuracy" if part["test_accuracy"].notna().any() else "test_mse")
         fig, axes = plt.subplots(1, 2, figsize=(10, 4))
-        positive = part["lam"][part["lam"] > 0]
-        zero_at = positive.min() / 10 if len(positive) else 1e-4
         for method, rows in part.groupby("method"):
             cells = ci_summary(rows, [score, "weight_norm"], group=["lam"])
-            lam = np.where(cells["lam"] > 0, cells["lam"], zero_at)
+            lam = cells["lam"].to_numpy()
             for ax, col in zip(axes, (score, "weight_norm")):
                 med = cells[f"{col}_median"]
                 bars = np.array([med - cells[f"{col}_low"], cells[f"{col}_high"] - med])
                 ax.errorbar(lam, med, yerr=np.nan_to_num(bars), marker="o", capsize=3, label=method)
         for ax, col in zip(axes, (score, "non-bias weight norm")):
-            ax.set_xscale("log")
-            ax.set_xlabel("lam (lam = 0 plotted at the far left)")
+            lam_axis(ax, part["lam"])
             ax.set_ylabel(col.replace("_", " "))
             ax.grid(True, alpha=0.3)
         axes[0].legend()
@@ -106,6 +104,32 @@ def plot_lam_path(df: pd.DataFrame, path: str | Path, metric: str | None = None)
         fig.tight_layout()
         written.append(save_figure(fig, Path(path) / f"lam_path_{dataset}_{_slug(hidden)}.png"))
     return written
+
+
+def lam_axis(ax: plt.Axes, lams: Sequence[float]) -> None:
+    """Put the lams on ``ax``'s x axis: logarithmic, and with lam = 0 among them symmetric-logarithmic,
+    linear from 0 to the smallest positive lam L (``linthresh``), so that 0 gets a tick of its own,
+    labelled 0, one decade's width left of L, with a break mark between; ticks at 0, L and the decades
+    above."""
+    lams = np.unique(np.asarray(lams, dtype=float))
+    positive = lams[lams > 0]
+    if not len(positive):
+        ax.set_xlabel("lam")
+        return
+    if lams[0] > 0:
+        ax.set_xscale("log")
+        ax.set_xlabel("lam")
+        return
+    smallest = positive[0]
+    ax.set_xscale("symlog", linthresh=smallest, linscale=1.0)
+    decades = 10.0 ** np.arange(np.ceil(np.log10(smallest)), np.floor(np.log10(positive[-1])) + 1)
+    ticks = np.unique(np.concatenate([[0.0, smallest], decades[decades > smallest * 1.5]]))
+    ax.set_xticks(ticks, ["0" if t == 0 else f"{t:g}" for t in ticks])
+    ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
+    ax.set_xlim(-0.3 * smallest, positive[-1] * 1.5)
+    ax.text(smallest / 2, 0, "//", transform=ax.get_xaxis_transform(), ha="center", va="center",
+            backgroundcolor="white", fontsize=9)  # the scale changes here: a broken-axis mark
+    ax.set_xlabel(f"lam (linear from 0 to {smallest:g}, logarithmic above)")
 
 
 def plot_convergence(df: pd.DataFrame, traces: dict[str, dict[str, np.ndarray]], path: str | Path,
