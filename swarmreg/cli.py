@@ -61,6 +61,8 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("out", type=Path)
     s.add_argument("--metric", default="fun")
     s.add_argument("--by", default="method", help="the column whose values are compared (default: method)")
+    s.add_argument("--family", choices=("all", "problem"), default="all",
+                   help="Holm's correction over every row (default) or over the rows of each problem")
     s.add_argument("--format", choices=("markdown", "csv", "latex"), default="markdown")
     s.add_argument("--all", action="store_true", help=ALL_HELP)
 
@@ -192,7 +194,8 @@ def _stats(args: argparse.Namespace) -> int:
     from .stats import pairwise
     from .stats_report import format_pairwise
     check_metrics([args.metric])
-    print(format_pairwise(pairwise(_load(args.out, args.all), args.metric, by=args.by), args.format))
+    table = pairwise(_load(args.out, args.all), args.metric, by=args.by, family=args.family)
+    print(format_pairwise(table, args.format))
     return 0
 
 

@@ -194,14 +194,15 @@ def _pair_keys(by: str, within: Sequence[str]) -> list[str]:
 
 
 def pairwise(df: pd.DataFrame, metric: str, by: str = "method", within: Sequence[str] | None = None,
-             alpha: float = 0.05) -> pd.DataFrame:
+             alpha: float = 0.05, family: str = "all") -> pd.DataFrame:
     """One row per pair (a, b) of ``by`` values in each problem (a ``within`` group).
 
     Columns: the ``within`` values, ``a``, ``b``, ``test`` ("wilcoxon" when the two sides are paired on
     seed and split, "mann-whitney" otherwise; see :func:`two_sample_test`), ``n`` (pairs, or runs of
-    both sides), ``median_diff`` (of ``a - b``), ``p``, ``p_holm`` (Holm over every row of the table:
-    the family is the whole comparison), ``a12`` (Vargha-Delaney, of a over b), ``verdict``
-    ("a < b", "a > b" with the names, or "no difference at <alpha>") and ``better`` (the better side
+    both sides), ``median_diff`` (of ``a - b``), ``p``, ``p_holm`` (Holm over the family: with
+    ``family="all"`` every row of the table, with ``family="problem"`` the rows of one problem),
+    ``a12`` (Vargha-Delaney, of a over b), ``verdict`` ("a < b", "a > b" with the names, or
+    "no difference at <alpha>") and ``better`` (the better side
     when the difference is significant and the metric has a better direction: lower for J, errors and
     costs, higher for accuracies; see :func:`better_direction`).
     """
@@ -209,6 +210,8 @@ def pairwise(df: pd.DataFrame, metric: str, by: str = "method", within: Sequence
     within = _within(df, by, within)
     if not 0 < alpha < 1:
         raise ValueError(f"alpha must be in (0, 1), got {alpha!r}")
+    if family not in ("all", "problem"):
+        raise ValueError(f"family must be 'all' or 'problem', got {family!r}")
     ok = _ok(df).dropna(subset=[metric])
     _check_sides(ok, by)
     keys = _pair_keys(by, within)
@@ -225,7 +228,10 @@ def pairwise(df: pd.DataFrame, metric: str, by: str = "method", within: Sequence
     table = pd.DataFrame(rows)
     if table.empty:
         raise ValueError(f"no two {by} values share a problem ({', '.join(within)}): nothing to compare")
-    table["p_holm"] = holm(table["p"])
+    if family == "all" or not within:
+        table["p_holm"] = holm(table["p"])
+    else:
+        table["p_holm"] = table.groupby(within, sort=False)["p"].transform(holm)
     significant = table["p_holm"] < alpha
     lower = table["sign"] < 0
     table["verdict"] = np.where(~significant, f"no difference at {alpha:g}",

@@ -70,6 +70,8 @@ def test_pairwise_corrects_over_the_whole_table_and_verdicts_follow_the_directio
     assert len(table) == 2
     np.testing.assert_allclose(table["p_holm"], stats.holm(table["p"]))
     assert (table["p"] < table["p_holm"]).all()
+    per_problem = stats.pairwise(runs(rows), "fun", family="problem")
+    np.testing.assert_array_equal(per_problem["p_holm"], per_problem["p"])  # one comparison per problem
     assert (table["verdict"] == "fast < slow").all() and (table["better"] == "fast").all()
     acc = stats.pairwise(runs(rows), "test_accuracy")  # higher is better: same winner, other sign
     assert (acc["verdict"] == "fast > slow").all() and (acc["better"] == "fast").all()
