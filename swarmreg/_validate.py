@@ -48,8 +48,31 @@ def choice(value: object, name: str, allowed: Iterable[str]) -> str:
     return value  # type: ignore[return-value]
 
 
+SYNONYMS = (
+    ("lr", "learning_rate", "learning_rate_init", "eta", "step_size", "stepsize"),
+    ("n_particles", "population", "swarm_size", "popsize", "pop_size", "population_size", "n_population", "npop",
+     "n_pop", "lambda_", "particles"),
+    ("epochs", "n_epochs", "max_epochs", "num_epochs", "n_iter", "max_iter"),
+    ("momentum", "mu", "momentum_coef"),
+    ("w", "inertia", "inertia_weight", "omega"),
+    ("c1", "cognitive", "cognitive_coeff", "phi_p"),
+    ("c2", "social", "social_coeff", "phi_g"),
+    ("sigma", "sigma0", "noise_std", "std"),
+    ("velocity_clamp", "vmax", "v_max", "max_velocity", "clamp"),
+    ("k", "neighbors", "neighbours", "n_neighbors", "n_neighbours"),
+    ("topology", "neighborhood", "neighbourhood"),
+    ("restarts", "n_restarts", "max_restarts", "restart"),
+    ("maxcor", "history_size", "memory", "m"),
+    ("l2", "l2coeff", "l2_coeff"),
+    ("eps", "epsilon"),
+    ("initial_step", "init_step", "initial_simplex", "simplex_size"),
+)
+"""Names other libraries use for the same option (scikit-learn, PyTorch, pyswarms, pycma, scipy, evosax):
+``suggest`` offers whichever member of a group the method has, before any spelling near miss."""
+
+
 def suggest(value: object, known: Iterable[str]) -> str:
-    """``" (did you mean 'x'?)"`` for a near miss, else an empty string."""
+    """``" (did you mean 'x'?)"`` for a near miss or a usual alias (:data:`SYNONYMS`), else an empty string."""
     if not isinstance(value, str):
         return ""
     known = list(known)
@@ -57,8 +80,15 @@ def suggest(value: object, known: Iterable[str]) -> str:
     key = value.replace("-", "_").lower()
     if key in normalized:
         return f" (did you mean {normalized[key]!r}?)"
-    close = difflib.get_close_matches(value, known, n=1, cutoff=0.6)
-    return f" (did you mean {close[0]!r}?)" if close else ""
+    aliases = {}  # alias -> the member of its group that is known
+    for group in SYNONYMS:
+        hits = [normalized[name] for name in group if name in normalized]
+        if hits:
+            aliases.update(dict.fromkeys(group, hits[0]))
+    if key in aliases:
+        return f" (did you mean {aliases[key]!r}?)"
+    close = difflib.get_close_matches(key, [*normalized, *aliases], n=1, cutoff=0.6)
+    return f" (did you mean {normalized.get(close[0]) or aliases[close[0]]!r}?)" if close else ""
 
 
 def finite_array(value: object, name: str, ndim: tuple[int, ...]) -> np.ndarray:
