@@ -72,20 +72,19 @@ def format_pairwise(table: pd.DataFrame, fmt: str = "markdown", digits: int = 3)
 
 
 def _profile_axes(curves: Sequence[tuple[float, pd.DataFrame]], by: str, x: str, xlabel: str, title: str,
-                  path: Path, logx: bool = True) -> Path:
+                  path: Path, ylabel: str = "fraction of problem instances") -> Path:
     fig, axes = plt.subplots(1, len(curves), figsize=(5.5 * len(curves), 4), squeeze=False)
     for ax, (tau, table) in zip(axes[0], curves):
+        right = table.loc[np.isfinite(table[x]), x].max()  # every line runs flat to the panel's last step
         for solver, part in table.groupby(by, sort=True):
             finite = part[np.isfinite(part[x])]
             xs, ys = finite[x].to_numpy(), finite["fraction"].to_numpy()
             if not len(xs):  # never solved: a legend entry, no line
                 ax.plot([], [], label=f"{solver} (none)")
                 continue
-            ax.step(np.r_[xs[:1], xs], np.r_[0.0, ys], where="post", label=str(solver))
-        ax.set(xlabel=xlabel, ylabel="fraction of problem instances", ylim=(0, 1.05),
+            ax.step(np.r_[xs[:1], xs, right], np.r_[0.0, ys, ys[-1]], where="post", label=str(solver))
+        ax.set(xlabel=xlabel, ylabel=ylabel, ylim=(0, 1.05), xscale="log",
                title=title if tau is None else f"{title}, tau = {tau:g}")
-        if logx:
-            ax.set_xscale("log")
         ax.grid(True, alpha=0.3)
         ax.legend()
     fig.tight_layout()
@@ -106,7 +105,8 @@ def plot_profiles(df: pd.DataFrame, traces: Mapping[str, Mapping[str, np.ndarray
         _profile_axes(data, by, "budget_units", "kappa: cost / (n_params + 1)", "Data profile",
                       folder / "data_profile.png"),
         _profile_axes([(None, ecdf)], by, "cost", "cost (evaluations of J on the training set)",
-                      "Runtime ECDF over targets tau = 1e-1 ... 1e-7", folder / "runtime_ecdf.png"),
+                      "Runtime ECDF over targets tau = 1e-1 ... 1e-7", folder / "runtime_ecdf.png",
+                      ylabel="fraction of (instance, target) pairs"),
     ]
 
 
