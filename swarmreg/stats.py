@@ -422,8 +422,9 @@ def rank_summary(df: pd.DataFrame, metric: str, by: str = "method", within: Sequ
     ``chi2_F = 12N / (k(k+1)) * (sum_j R_j^2 - k(k+1)^2 / 4)`` over N problems and k solvers (scipy), and
     Nemenyi's critical difference ``CD = q_alpha sqrt(k(k+1) / (6N))``, ``q_alpha`` the studentized range
     quantile over sqrt 2: two solvers whose mean ranks differ by more differ at ``alpha``. The pairwise
-    Nemenyi p-values come from scikit-posthocs, which also draws the critical-difference diagram
-    (a maintained library whose diagram links the solvers that do not differ, from those p-values).
+    Nemenyi p-values come from scikit-posthocs, which also draws the critical-difference diagram from
+    them (a maintained library; autorank wraps the same tests but picks the tests itself from normality
+    checks and brings more dependencies, so swarmreg keeps the choice of test here).
     Only problems where every solver has a value count; it needs 3 solvers and 2 such problems.
     """
     import scikit_posthocs as sp
