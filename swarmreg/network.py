@@ -3,18 +3,19 @@
 Layout (the order of pyswarms' network tutorial): layer by layer, the weight matrix ``W`` of shape
 ``(fan_in, fan_out)`` row-major, then its bias ``b``; a layer computes ``act(x @ W + b)``.
 
-Evaluating a whole swarm (:meth:`Network.swarm_logits`) keeps one BLAS call per particle and layer,
-of the same shape as for a single vector, so float64 results do not depend on the swarm size (see
-that method for the layouts and why).
+A whole swarm is evaluated at once (:meth:`Network.block_logits`): the first layer of every
+particle in one GEMM, each particle's activations laid out ``(width, items)``, the logits returned
+class-major (see that method for the layouts and why).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from functools import lru_cache
 
 import numpy as np
 from scipy.special import expit
+
+from ._workspace import work_array
 
 HIDDEN_ACTIVATIONS = ("tanh", "relu", "sigmoid")
 OUTPUTS = ("softmax", "identity")
@@ -38,26 +39,16 @@ def activation_derivative(name: str, a: np.ndarray) -> np.ndarray:
     return a * (1.0 - a)
 
 
-@lru_cache(maxsize=256)
-def _bias_rows(n_items: int, width: int) -> int:
-    """The largest divisor of ``n_items`` with ``rows * width <= 128`` (at least 1)."""
-    return max(r for r in range(1, max(1, 128 // width) + 1) if n_items % r == 0)
+def inputs_with_ones(X: np.ndarray) -> np.ndarray:
+    """``[X, 1]`` transposed: ``(n_in + 1, N)``, C-contiguous, in ``X``'s dtype.
 
-
-def _add_bias_rows(z: np.ndarray, b: np.ndarray) -> None:
-    """``z += b[:, None, :]`` for ``z`` ``(p, N, width)`` contiguous and biases ``b`` ``(p, width)``.
-
-    Broadcast over the N items, numpy's inner loop spans only ``width`` values, which for narrow
-    layers costs twice the add itself. Here the bias is tiled ``rows`` deep (``rows`` the largest
-    divisor of N with ``rows * width <= 128``) and added to a view of ``rows`` items at a time.
+    Multiplied by a first layer's ``[W; b]`` (``W`` and ``b`` are adjacent in the flat vector) it
+    gives ``x @ W + b`` in the GEMM itself, with no pass over the activations to add the bias.
     """
-    p, n_items, width = z.shape
-    rows = _bias_rows(n_items, width)
-    if rows == 1:
-        z += b[:, None, :]
-        return
-    view = z.reshape(p, n_items // rows, rows * width)
-    view += np.tile(b, rows)[:, None, :]
+    XT = np.empty((X.shape[1] + 1, X.shape[0]), dtype=X.dtype)
+    XT[:-1] = X.T
+    XT[-1] = 1.0
+    return XT
 
 
 class Network:
@@ -186,63 +177,56 @@ class Network:
             acts.append(z)
         return acts
 
-    def swarm_logits(self, X: np.ndarray, W: np.ndarray, block_bytes: int = 1 << 19,
-                     stack_first: bool = False) -> np.ndarray:
+    def swarm_logits(self, X: np.ndarray, W: np.ndarray, block_bytes: int = 1 << 22) -> np.ndarray:
         """Pre-activation outputs of a swarm ``W`` ``(P, n_params)`` on ``X`` ``(N, n_in)``, class-major:
         an array ``(n_out, P, N)``.
 
-        ``X`` and ``W`` must share a float dtype, which is the result's. Hidden layers are computed
-        for blocks of particles whose widest layer takes about ``block_bytes``, so memory stays
-        bounded whatever the swarm and data size.
-
-        Layouts, profile-guided (numpy 2.4, OpenBLAS, iris 4-20-3, 100 particles, float64):
-
-        - Hidden activations are ``(p, N, width)``, particles outermost, each particle's matrix
-          contiguous, and every layer is one GEMM per particle, ``(N, fan_in) @ (fan_in, fan_out)``:
-          the very calls a single vector makes, and the calls the implementation before issue 5
-          made. OpenBLAS's bits depend on a call's shape and orientation (a transposed product,
-          or one GEMM over the stacked weights of all particles, differ in the last bits for some
-          shapes), so float64 results stay what they were, whatever the swarm size. Contiguous
-          operands also make these GEMMs 20-30% faster than strided ones (an items-outermost
-          layout, ``(N, p, width)``, which makes the bias add contiguous, was slower overall).
-        - The bias add broadcasts over items, and numpy's inner loop would then span only
-          ``width`` values (20 here: the add took 0.16 ms, against 0.07 ms below and 0.23 ms for
-          ``tanh`` of all 300,000 hidden values, the floor): :func:`_add_bias_rows` adds it a few
-          items deep at a time.
-        - The output is returned class-major, so a loss over the K classes is K elementwise passes
-          over contiguous ``(P, N)`` slabs instead of reductions over a trailing axis of length K
-          (softmax over 3 classes laid out last cost more than the matrix products). The output
-          layer's GEMMs write ``(p, N, K)`` blocks, copied transposed (a small copy: K values per
-          item and particle); its bias is then added over the contiguous item axis.
-        - ``stack_first=True`` computes the first layer, whose input all particles share, as one
-          GEMM ``[W1_1; W1_2; ...]^T-stacked @ X.T``, giving ``(p, width, N)`` (items last; the bias
-          add runs over items), which the next layer's per-particle GEMMs read transposed. A
-          hundred small BLAS calls become one; used for float32, whose bits are not pinned.
+        ``X`` and ``W`` must share a float dtype, which is the result's. Computed by
+        :meth:`block_logits` for blocks of :meth:`block_size` particles.
         """
-        n_items, n_particles = X.shape[0], W.shape[0]
-        *hidden, (ws_out, bs_out, fan_in_out, n_out) = self._slices
-        out = np.empty((n_out, n_particles, n_items), dtype=X.dtype)
-        widest = max(self.sizes[1:-1], default=1)
-        step = max(1, block_bytes // (n_items * widest * X.itemsize))
-        for start in range(0, n_particles, step):
-            block = W[start:start + step]
-            p = block.shape[0]
-            h = X  # the input, shared by every particle: matmul broadcasts it
-            for i, (ws, bs, fan_in, fan_out) in enumerate(hidden):
-                weights = block[:, ws].reshape(p, fan_in, fan_out)
-                if i == 0 and stack_first:
-                    stacked = weights.transpose(0, 2, 1).reshape(p * fan_out, fan_in)
-                    z = (stacked @ X.T).reshape(p, fan_out, n_items)
-                    z += block[:, bs][:, :, None]
-                    _activate(self.hidden, z)
-                    h = z.transpose(0, 2, 1)  # (p, N, width) views, column-major
-                    continue
-                h = np.matmul(h, weights)
-                _add_bias_rows(h, block[:, bs])
-                _activate(self.hidden, h)
-            logits = np.matmul(h, block[:, ws_out].reshape(p, fan_in_out, n_out))  # (p, N, K)
-            out[:, start:start + p] = logits.transpose(2, 0, 1)
-        out += W[:, bs_out].T[:, :, None]
+        XT = inputs_with_ones(X)
+        out = np.empty((self.n_outputs, W.shape[0], X.shape[0]), dtype=X.dtype)
+        step = self.block_size(X.shape[0], X.itemsize, block_bytes)
+        for start in range(0, W.shape[0], step):
+            self.block_logits(XT, W[start:start + step], out[:, start:start + step])
+        return out
+
+    def block_size(self, n_items: int, itemsize: int, block_bytes: int) -> int:
+        """Particles per block so that the block's widest layer takes about ``block_bytes`` (at least 1)."""
+        return max(1, block_bytes // (n_items * max(self.sizes[1:]) * itemsize))
+
+    def block_logits(self, XT: np.ndarray, W: np.ndarray, out: np.ndarray) -> np.ndarray:
+        """Pre-activation outputs of the particles ``W`` ``(p, n_params)`` written into ``out``
+        ``(n_out, p, N)`` (a view is fine) and returned; ``XT = inputs_with_ones(X)``, same dtype as ``W``.
+
+        - The first layer is one GEMM for all ``p`` particles: their ``[W1; b1]`` stacked as
+          ``(p * width, n_in + 1)`` times ``XT``. Its result is ``(p, width, N)``: each particle's
+          activations ``(width, N)``, contiguous, items last.
+        - Every later layer is a GEMM per particle, ``W^T (fan_out, fan_in) @ h (fan_in, N)``, over
+          the stack (numpy's ``matmul``); hidden biases are added over the contiguous item axis.
+        - The output layer writes ``(p, n_out, N)`` through a transposed view of ``out``, so the
+          logits come out class-major: a loss over the classes is then a few elementwise passes
+          over contiguous ``(p, N)`` slabs, not reductions over a trailing axis of length n_out.
+        Hidden activations live in per-thread work arrays (:mod:`swarmreg._workspace`).
+        """
+        p, n_items, dtype = W.shape[0], XT.shape[1], XT.dtype
+        (ws, bs, fan_in, width), *later = self._slices
+        stacked = work_array("first_layer", (p, width, fan_in + 1), dtype)
+        stacked[...] = W[:, ws.start:bs.stop].reshape(p, fan_in + 1, width).transpose(0, 2, 1)
+        h = work_array("hidden0", (p, width, n_items), dtype)
+        np.matmul(stacked.reshape(p * width, fan_in + 1), XT, out=h.reshape(p * width, n_items))
+        if not later:  # no hidden layer: the first layer is the output
+            out[...] = h.transpose(1, 0, 2)
+            return out
+        _activate(self.hidden, h)
+        for i, (ws, bs, fan_in, fan_out) in enumerate(later[:-1], start=1):
+            z = work_array(f"hidden{i % 2}", (p, fan_out, n_items), dtype)
+            np.matmul(W[:, ws].reshape(p, fan_in, fan_out).transpose(0, 2, 1), h, out=z)
+            z += W[:, bs][:, :, None]
+            h = _activate(self.hidden, z)
+        ws, bs, fan_in, fan_out = later[-1]
+        np.matmul(W[:, ws].reshape(p, fan_in, fan_out).transpose(0, 2, 1), h, out=out.transpose(1, 0, 2))
+        out += W[:, bs].T[:, :, None]
         return out
 
     def _layer_views(self, w: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:

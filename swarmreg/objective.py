@@ -4,14 +4,13 @@
 ``0.5 * mean((out - t)**2)`` over items and outputs (``mse``, identity output): both equal
 scikit-learn's MLP loss on the same weights. Biases are never penalized.
 
-Speed (issue 5). A swarm is evaluated through :meth:`Network.swarm_logits`, which returns the logits
-class-major, ``(K, P, N)``: the cross-entropy's max / exp / sum over the K classes are then K
-elementwise passes over contiguous ``(P, N)`` slabs instead of reductions over a trailing axis of
-length K (which cost more than the matrix products). ``dtype="float32"`` runs the network and the
-error in single precision (``tanh`` over the hidden units, the floor, is 4-5x cheaper, and the
-first layer is one GEMM for the whole swarm); the penalty and all returned values stay float64.
-float64 is the default and gives the same bits as the implementation before issue 5 (one GEMM per
-particle and layer, then ``scipy.special.logsumexp`` over a trailing class axis).
+A swarm is evaluated in blocks of particles (:meth:`Network.block_logits`), whose logits come back
+class-major, ``(K, P, N)``; the training items are kept sorted by class, so the cross-entropy is a
+handful of elementwise passes over contiguous ``(P, N)`` slabs. ``dtype="float32"`` runs the
+network and the error in single precision (``tanh`` over the hidden units, most of the time, is 4-5x
+cheaper); the penalty and all returned values stay float64. Results are the same bits for the same
+input on one machine and BLAS; a swarm's values equal its rows' to rounding (a row is a block of
+one, whose GEMMs have other shapes).
 """
 
 from __future__ import annotations
@@ -19,7 +18,8 @@ from __future__ import annotations
 import numpy as np
 
 from . import _validate as v
-from .network import Network, activation_derivative
+from ._workspace import work_array
+from .network import Network, activation_derivative, inputs_with_ones
 
 LOSSES = ("cross_entropy", "mse")
 DTYPES = ("float64", "float32")
@@ -39,83 +39,56 @@ def _saturate_vector(g: np.ndarray) -> np.ndarray:
     undefined (inf - inf) are 0. Only weights beyond ~1e150 get here, where J itself saturates."""
     return np.nan_to_num(g, nan=0.0, posinf=FLOAT_MAX, neginf=-FLOAT_MAX)
 
-BLOCK_BYTES = 1 << 19
-"""A swarm is evaluated in blocks of particles whose widest layer (and whose loss temporaries) take
-about this many bytes (see :meth:`Network.swarm_logits`).
+BLOCK_BYTES = 1 << 22
+"""A swarm is evaluated in blocks of particles whose widest layer takes about this many bytes.
 
 Bounds the memory of one evaluation whatever the swarm size: a 64-256-10 network on 1,257 items
-takes 2.6 MB of float64 activations per particle, 260 MB for 100 particles at once. Blocks do not
-change the results: every particle is computed by the same calls whatever block it is in. Smaller
-blocks cost Python overhead per block; larger ones gained nothing in measurements."""
+takes 2.6 MB of float64 activations per particle, 260 MB for 100 particles at once. Blocks are
+computed with the same calls whatever their size, so they change results only to rounding (the
+first layer's GEMM has another shape). Small blocks cost Python overhead per block (1 particle a
+block on digits 64-32-10 took 1.4x the time of 13); larger ones leave the caches."""
 
 
-def _sum_terms(terms) -> np.ndarray:
-    """Elementwise sum of equal-shape arrays (``terms[0] + terms[1] + ...``), in numpy's order.
+def _cross_entropy_sorted(z: np.ndarray, bounds: np.ndarray, stable: bool = False) -> np.ndarray:
+    """Mean over items of ``-log softmax(z)[y]`` for class-major logits ``z`` ``(K, p, N)`` whose items
+    are sorted by class (class ``k`` is items ``bounds[k]:bounds[k + 1]``); ``z`` is overwritten.
 
-    The order numpy's ``sum`` adds a contiguous axis: pairwise summation (numpy's
-    ``pairwise_sum``), sequential below 8 terms, eight interleaved accumulators up to 128, halves
-    beyond. Summing K class slabs in it gives the same bits as ``np.sum(z, axis=-1)`` on the
-    ``(..., K)`` layout, for any K.
+    ``-log softmax(z)[y] = log1p(sum over k != y of exp(z_k - z_y))``: accurate to rounding even
+    where the loss is tiny (a confident right answer), which ``logsumexp(z) - z_y`` loses to
+    cancellation. It overflows where some ``z_k - z_y`` passes exp's range; ``stable=True``, for
+    those, first shifts by ``a = max_k (z_k - z_y) >= 0``:
+    ``a + log1p(sum over k != y of exp(z_k - z_y - a) + expm1(-a))``.
     """
-    n = len(terms)
-    if n == 1:
-        return terms[0].copy()
-    if n < 8:
-        total = terms[0] + terms[1]
-        for t in terms[2:]:
-            total += t
-        return total
-    if n <= 128:
-        acc = [t.copy() for t in terms[:8]]
-        stop = n - n % 8
-        for i in range(8, stop, 8):
-            for j in range(8):
-                acc[j] += terms[i + j]
-        total = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]))
-        for t in terms[stop:]:
-            total += t
-        return total
-    half = n // 2
-    half -= half % 8
-    return _sum_terms(terms[:half]) + _sum_terms(terms[half:])
+    K, p, N = z.shape
+    z_target = work_array("target_logit", (p, N), z.dtype)
+    for k in range(K):
+        z_target[:, bounds[k]:bounds[k + 1]] = z[k, :, bounds[k]:bounds[k + 1]]
+    z -= z_target
+    if stable:
+        shift = z.max(axis=0)
+        z -= shift
+    np.exp(z, out=z)
+    for k in range(K):  # the target's own term, exp(0) = 1, is log1p's 1
+        z[k, :, bounds[k]:bounds[k + 1]] = 0.0
+    total = np.sum(z, axis=0, out=z_target)
+    if stable:
+        total += np.expm1(-shift)
+    np.log1p(total, out=total)
+    if stable:
+        total += shift
+    return total.mean(axis=1)
 
 
-def logsumexp(z: np.ndarray, axis: int) -> np.ndarray:
-    """``log(sum(exp(z), axis))`` over the classes: the leading axis (``axis=0``) or the last (``-1``).
-
-    The accurate algorithm of Blanchard, Higham & Higham (IMA J. Numer. Anal. 41(4), 2021), as
-    ``scipy.special.logsumexp`` computes it (scipy >= 1.15), operation for operation, so float64
-    results are the bits the reference got from scipy: the largest term is taken out of the sum,
-    ``lse = log1p(s / m) + log(m) + max`` with ``s`` the sum of ``exp(z - max)`` over the other
-    classes and ``m`` the number of classes that tie for the max; a result that is not finite (a
-    logit is inf or NaN) is replaced by ``log(sum(exp(z)))``. scipy's generic version costs about
-    1.3 ms on 100 particles x 150 items x 3 classes; this one about 0.07 ms.
-
-    Classes leading (a swarm, ``(K, P, N)``): every step is an elementwise pass over contiguous
-    slabs, and the sum over classes is K - 1 adds of slabs in numpy's order (:func:`_sum_terms`).
-    Classes last (a mini-batch, ``(m, K)``): numpy's reductions, a handful of calls whatever K.
-    """
-    a_max = z.max(axis=axis, keepdims=True)
-    e = z - a_max
-    top = e == 0  # the max itself (and any tie): kept out of s
-    np.exp(e, out=e)
-    np.putmask(e, top, 0.0)  # scipy's exp(-inf); masking after the exp, as exp(-inf) is slow
-    s = _sum_terms(e) if axis == 0 else e.sum(axis=-1)
-    a_max = a_max[0] if axis == 0 else a_max[..., 0]
-    if np.count_nonzero(top) == s.size:  # no ties: m = 1, log(m) = 0
-        out = np.log1p(s, out=s)
-    else:
-        m = top.sum(axis=axis, dtype=s.dtype)
-        with np.errstate(divide="ignore", invalid="ignore"):  # m = 0 where a logit is NaN
-            s = np.where(s == 0, s, s / m)
-            out = np.log1p(s) + np.log(m)
-    out += a_max
-    bad = ~np.isfinite(out)
-    if bad.any():
-        classes = z[:, bad] if axis == 0 else z[bad].T
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            out[bad] = np.log(_sum_terms(np.exp(classes)))
-    return out
+def _softmax_cross_entropy(logits: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-item ``-log softmax(z)[y]`` and ``softmax(z)`` for items-major logits ``(m, K)``: the
+    formula of :func:`_cross_entropy_sorted`, always shifted (a mini-batch is small)."""
+    rows = np.arange(len(labels))
+    d = logits - logits[rows, labels][:, None]
+    shift = d.max(axis=1)
+    e = np.exp(d - shift[:, None])
+    e[rows, labels] = 0.0
+    loss = shift + np.log1p(e.sum(axis=1) + np.expm1(-shift))
+    return loss, np.exp(d - loss[:, None])
 
 
 def _dtype(dtype: object) -> np.dtype:
@@ -160,7 +133,8 @@ class Objective:
                     f"y labels must lie in 0..{net.n_outputs - 1} (the output layer's width), "
                     f"got labels from {int(y.min())} to {int(y.max())}"
                 )
-            self._onehot = np.eye(net.n_outputs)[y.astype(np.intp)]
+            self._labels = y.astype(np.intp)
+            self._onehot = np.eye(net.n_outputs)[self._labels]
         else:
             y = y.reshape(len(y), -1)
             if y.shape[1] != net.n_outputs:
@@ -176,36 +150,41 @@ class Objective:
         # the data in the working precision (for float64 the very arrays above, whatever their order)
         self._X = X if dtype == np.float64 else np.ascontiguousarray(X, dtype=dtype)
         self._T = self._onehot if dtype == np.float64 else np.ascontiguousarray(self._onehot, dtype=dtype)
-        self._T_classes = np.ascontiguousarray(self._T.T)  # (K, N): one-hot rows per class, for the swarm path
+        self._weight_slices = [ws for ws, _, _, _ in net._slices]
+        self._all_items = self._swarm_items(None)
 
     def __repr__(self) -> str:
         extra = "" if self.dtype == np.float64 else f", dtype={self.dtype.name!r}"
         return f"Objective({self.net!r}, n_items={self.n_items}, lam={self.lam}, loss={self.loss!r}{extra})"
 
     def __call__(self, w) -> float | np.ndarray:
-        """``J(w)``; ``(P,)`` values for a swarm ``(P, n_params)``.
-
-        A swarm's errors are bit-equal to its rows'; its penalties add the squares in another order
-        than a single vector's (pinned by the speed work's fixture), so ``obj(W)`` equals the rows to
-        rounding (about 1e-14 relative).
-        """
+        """``J(w)``; ``(P,)`` values for a swarm ``(P, n_params)``, equal to its rows' to rounding."""
         w = self.net.check_vector(w)
         with np.errstate(over="ignore", invalid="ignore"):
-            return _saturate(np.add(self._error(w, self._X, self._T, self._T_classes), self._penalty(w)))
+            return _saturate(np.add(self._error(w, self._all_items), self._penalty(w)))
 
     def error(self, w, idx: np.ndarray | None = None) -> float | np.ndarray:
         """``E(w)`` on all items, or on the rows ``idx`` (a mini-batch)."""
         w = self.net.check_vector(w)
-        if idx is None:
-            X, T, T_classes = self._X, self._T, self._T_classes
-        else:
-            X, T = self._X[idx], self._T[idx]
-            T_classes = np.ascontiguousarray(T.T)
+        items = self._all_items if idx is None else self._swarm_items(idx)
         with np.errstate(over="ignore", invalid="ignore"):
-            return self._error(w, X, T, T_classes)
+            return self._error(w, items)
 
-    def _error(self, w: np.ndarray, X: np.ndarray, T: np.ndarray, T_classes: np.ndarray) -> float | np.ndarray:
-        errors = _saturate(self._errors(w.reshape(-1, self.net.n_params), X, T, T_classes))
+    def _swarm_items(self, idx: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        """The items (all, or the rows ``idx``) as the swarm path reads them: ``inputs_with_ones(X)``
+        and, for cross-entropy, the items sorted by class with the class boundaries ``(K + 1,)``;
+        for mse, the targets class-major ``(K, N)``."""
+        X = self._X if idx is None else self._X[idx]
+        if self.loss == "cross_entropy":
+            labels = self._labels if idx is None else self._labels[idx]
+            order = np.argsort(labels, kind="stable")
+            bounds = np.concatenate([[0], np.cumsum(np.bincount(labels, minlength=self.net.n_outputs))])
+            return inputs_with_ones(X[order]), bounds
+        T = self._T if idx is None else self._T[idx]
+        return inputs_with_ones(X), np.ascontiguousarray(T.T)
+
+    def _error(self, w: np.ndarray, items: tuple[np.ndarray, np.ndarray]) -> float | np.ndarray:
+        errors = _saturate(self._errors(w.reshape(-1, self.net.n_params), *items))
         return errors if w.ndim == 2 else float(errors[0])
 
     def penalty(self, w) -> float | np.ndarray:
@@ -217,31 +196,10 @@ class Objective:
     def _penalty(self, w: np.ndarray) -> float | np.ndarray:
         if self.lam == 0:  # not 0 * inf for enormous weights
             return np.zeros(w.shape[0]) if w.ndim == 2 else 0.0
-        if w.ndim == 1:
-            return _saturate(self.lam * np.square(w[self.net.weight_mask]).sum())
-        return _saturate(self.lam * self._swarm_sum_of_squares(w))
-
-    def _swarm_sum_of_squares(self, W: np.ndarray) -> np.ndarray:
-        """``sum(W[:, weight_mask]**2, axis=1)``, adding the weights one after another, as the reference did.
-
-        The reference, ``np.square(W[..., mask]).sum(axis=-1)``, got a column-major ``(P, n_weights)``
-        array from the boolean index, which numpy sums weight by weight (not pairwise, as it sums
-        one vector). The same order is kept here through a small buffer, in chunks of weights
-        carrying the running total as their first row: the reference's two (P, n_weights)
-        temporaries cost 0.1-0.8 ms per call on a 100 x 1,348 swarm (page faults, in the PSO loop).
-        """
-        P = W.shape[0]
-        chunk = max(1, 8192 // P)  # buffer of about 64 KB
-        total = np.zeros(P)
-        buf = np.empty((chunk + 1, P))
-        for ws, _, _, _ in self.net._slices:
-            for start in range(ws.start, ws.stop, chunk):
-                stop = min(ws.stop, start + chunk)
-                rows = buf[:stop - start + 1]
-                rows[0] = total
-                np.square(W[:, start:stop].T, out=rows[1:])
-                np.add.reduce(rows, axis=0, out=total)  # ((total + s_0) + s_1) + ...: row after row
-        return total
+        W = w.reshape(-1, self.net.n_params)
+        squares = sum(np.einsum("pi,pi->p", W[:, ws], W[:, ws]) for ws in self._weight_slices)
+        penalties = _saturate(self.lam * squares)
+        return penalties if w.ndim == 2 else float(penalties[0])
 
     def gradient(self, w) -> np.ndarray:
         """``dJ/dw`` on all items: backprop of ``E`` plus ``2*lam*w`` on non-bias weights."""
@@ -249,57 +207,51 @@ class Objective:
         with np.errstate(over="ignore"):
             return _saturate_vector(g + 2.0 * self.lam * self.net.weight_mask * w)
 
-    def _errors(self, W: np.ndarray, X: np.ndarray, T: np.ndarray, T_classes: np.ndarray) -> np.ndarray:
-        """``E`` of each row of ``W`` ``(P, n_params)`` on ``(X, T)``, as float64."""
+    def _errors(self, W: np.ndarray, XT: np.ndarray, classes: np.ndarray) -> np.ndarray:
+        """``E`` of each row of ``W`` ``(P, n_params)`` on the items of :meth:`_swarm_items`, as float64."""
         if W.dtype != self.dtype:
             W = W.astype(self.dtype)
-        logits = self.net.swarm_logits(X, W, BLOCK_BYTES, stack_first=self.dtype != np.float64)  # (K, P, N)
-        K, P, n_items = logits.shape
-        errors = np.empty(P)
-        step = max(1, BLOCK_BYTES // (n_items * K * X.itemsize))  # the loss's temporaries stay small too
-        for start in range(0, P, step):
-            z = logits[:, start:start + step]
-            if self.loss == "cross_entropy":
-                errors[start:start + step] = self._cross_entropy(z, T_classes)
-            else:
-                out = np.ascontiguousarray(z.transpose(1, 2, 0))  # (p, N, K), as the reference summed it
-                errors[start:start + step] = 0.5 * np.square(out - T).mean(axis=(-2, -1))
+        net, n_items = self.net, XT.shape[1]
+        errors = np.empty(W.shape[0])
+        step = net.block_size(n_items, self.dtype.itemsize, BLOCK_BYTES)
+        for start in range(0, W.shape[0], step):
+            block = W[start:start + step]
+            z = net.block_logits(XT, block, work_array("logits", (net.n_outputs, len(block), n_items), self.dtype))
+            part = errors[start:start + step]
+            if self.loss == "mse":
+                z -= classes[:, None, :]
+                part[:] = 0.5 * np.square(z, out=z).mean(axis=(0, 2))
+                continue
+            part[:] = _cross_entropy_sorted(z, classes)
+            overflow = ~np.isfinite(part)
+            if overflow.any():  # some z_k - z_y beyond exp's range: those particles again, shifted
+                rows = block[overflow]
+                z = net.block_logits(XT, rows, work_array("logits", (net.n_outputs, len(rows), n_items), self.dtype))
+                part[overflow] = _cross_entropy_sorted(z, classes, stable=True)
         return errors
-
-    @staticmethod
-    def _cross_entropy(z: np.ndarray, T_classes: np.ndarray) -> np.ndarray:
-        """Mean over items of ``-log softmax(z)[y] = logsumexp(z) - z[y]`` for class-major logits ``(K, p, N)``.
-
-        Every step is an elementwise pass over ``(p, N)`` slabs, and the per-item losses come out
-        ``(p, N)``, items contiguous, for the mean. ``z[y]`` is ``sum_k z_k * t_k``, as the
-        reference computed it (so an infinite logit gives NaN, as it did).
-        """
-        z = np.ascontiguousarray(z)
-        per_item = logsumexp(z, axis=0)
-        per_item -= _sum_terms(z * T_classes[:, None, :])
-        return per_item.mean(axis=-1)
 
     def error_and_gradient(self, w, idx: np.ndarray | None = None) -> tuple[float, np.ndarray]:
         """``E`` and ``dE/dw`` (no penalty) on all items or the rows ``idx``, by backprop."""
         w = self.net.check_vector(w)
         if w.ndim != 1:
             raise ValueError(f"the gradient takes one vector of shape ({self.net.n_params},), got {w.shape}")
-        X, T = (self._X, self._T) if idx is None else (self._X[idx], self._T[idx])
         with np.errstate(over="ignore", invalid="ignore"):
-            return self._backprop(X, T, w if w.dtype == self.dtype else w.astype(self.dtype))
+            return self._backprop(w if w.dtype == self.dtype else w.astype(self.dtype), idx)
 
-    def _backprop(self, X: np.ndarray, T: np.ndarray, w: np.ndarray) -> tuple[float, np.ndarray]:
-        """One vector, items-major ``(m, width)`` activations: the calls and reductions the
-        reference made (a mini-batch is too small for the class-major layout to pay)."""
+    def _backprop(self, w: np.ndarray, idx: np.ndarray | None) -> tuple[float, np.ndarray]:
+        """One vector, items-major ``(m, width)`` activations (a mini-batch is too small for the
+        swarm path's class-major layout to pay)."""
         net = self.net
+        X, T = (self._X, self._T) if idx is None else (self._X[idx], self._T[idx])
         layers = net._layer_views(w)
         acts = net._forward_layers(X, layers)
         logits = acts[-1]
         n = X.shape[0]
         if self.loss == "cross_entropy":
-            lse = logsumexp(logits, axis=-1)
-            err = _saturate((lse - (logits * T).sum(axis=-1)).mean())
-            delta = np.exp(logits - lse[:, None]) - T
+            labels = self._labels if idx is None else self._labels[idx]
+            loss, delta = _softmax_cross_entropy(logits, labels)
+            err = _saturate(loss.mean())
+            delta[np.arange(n), labels] -= 1.0  # softmax - onehot
             delta /= n
         else:
             err = _saturate(0.5 * np.square(logits - T).mean(axis=(-2, -1)))

@@ -5,13 +5,13 @@ Each iteration is pyswarms' canonical update ``v = w*v + c1*r1*(pbest - x) + c2*
 ``Ring``). Iterations = budget // n_particles, the first being the evaluation of the initial swarm.
 Only the current swarm is kept: no history, so memory does not grow with the iterations.
 
-Speed (issue 5). The update is pyswarms' ``compute_velocity`` / ``compute_position`` /
-``compute_pbest`` written in place on preallocated arrays: the same operations in the same order,
-so the same bits. Those operators allocate about a dozen (n_particles, n_params) temporaries per
-iteration, and drew r1, r2 from numpy's global RandomState, seeded and restored under a lock every
-iteration; on the issue's benchmark (16-64-4, 8 items, 100 particles, 300 iterations) they alone
-took 0.55 of pyswarms' whole ``GlobalBestPSO.optimize``, so "half of pyswarms' time" was out of
-reach with them. r1 and r2 still come from the same stream (:class:`_UniformStream`), which is now
+Speed. The update is pyswarms' ``compute_velocity`` / ``compute_position`` / ``compute_pbest``
+written in place on preallocated arrays: the same operations in the same order, so the same bits
+(tests/test_reference_trajectories.py runs pyswarms' operators beside it). Those operators allocate
+about a dozen (n_particles, n_params) temporaries per iteration and draw r1, r2 from numpy's global
+RandomState; on benchmark 2 of ``python -m benchmarks.run`` (16-64-4, 8 items, 100 particles, 300
+iterations) they alone took 0.55 of pyswarms' whole ``GlobalBestPSO.optimize``, so half of its
+time was out of reach with them. r1 and r2 still come from the same stream (:class:`_UniformStream`), which is now
 the floor: MT19937 at about 2.8 ns a double is 0.74 ms of the loop's 1.3 ms per iteration there.
 So the draws for the next iterations are made in one helper thread while this one updates the
 swarm and evaluates the objective, whenever the process may use more than one core: when BLAS is
