@@ -1,6 +1,6 @@
-"""Issue 5's speed and memory figures, each as a ratio against its reference run in the same process.
+"""swarmreg's speed and memory figures, each as a ratio against its reference run in the same process.
 
-    python -m benchmarks.run            # all six targets, about 3 minutes on 2 cores
+    python -m benchmarks.run            # every target
     python -m benchmarks.run --quick    # fewer repeats, shorter PSO memory runs (under a minute)
     python -m benchmarks.run --only 1 4 # some targets
 
@@ -28,42 +28,11 @@ from pathlib import Path
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
+if __package__ in (None, ""):  # run as a script: import benchmarks and swarmreg from this checkout
+    sys.path.insert(0, str(HERE.parent))
 
-
-# ---------------------------------------------------------------------------------------------
-# timing helpers
-
-
-def interleaved(candidates: dict[str, tuple[Callable[[], object], int]], repeat: int) -> dict[str, float]:
-    """Best (minimum over ``repeat`` rounds) seconds per call of each candidate.
-
-    ``candidates`` maps a name to ``(fn, calls per round)``. Rounds alternate the candidates, and
-    the order flips every round, so load on the machine hits all of them alike.
-    """
-    best = {name: np.inf for name in candidates}
-    names = list(candidates)
-    for name in names:  # warm-up: imports, caches, allocator
-        candidates[name][0]()
-    for r in range(repeat):
-        for name in (names if r % 2 == 0 else names[::-1]):
-            fn, number = candidates[name]
-            t0 = time.perf_counter()
-            for _ in range(number):
-                fn()
-            best[name] = min(best[name], (time.perf_counter() - t0) / number)
-    return best
-
-
-def fmt_time(seconds: float) -> str:
-    if seconds < 1e-3:
-        return f"{seconds * 1e6:8.1f} us"
-    if seconds < 1.0:
-        return f"{seconds * 1e3:8.2f} ms"
-    return f"{seconds:8.2f} s "
-
-
-def verdict(ok: bool) -> str:
-    return "MET" if ok else "NOT MET"
+from benchmarks._timing import fmt_time, interleaved, verdict  # noqa: E402
+from benchmarks.floor import target_floor  # noqa: E402
 
 
 def header() -> list[str]:
@@ -396,11 +365,11 @@ def target_sweep(quick: bool) -> list[dict]:
 
 
 TARGETS = {1: target_swarm_objective, 2: target_pso_run, 3: target_pso_memory, 4: target_nelder_mead,
-           5: target_backprop, 6: target_sweep}
+           5: target_backprop, 6: target_sweep, 7: target_floor}
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="swarmreg speed and memory benchmarks (issue 5)")
+    parser = argparse.ArgumentParser(description="swarmreg speed and memory benchmarks")
     parser.add_argument("--quick", action="store_true", help="fewer repeats and shorter memory runs")
     parser.add_argument("--only", type=int, nargs="+", choices=sorted(TARGETS), help="run only these targets")
     args = parser.parse_args(argv)
@@ -423,5 +392,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, str(HERE.parent))  # run as a script: import swarmreg from this checkout if not installed
     sys.exit(main())
