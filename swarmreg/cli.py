@@ -41,7 +41,8 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--metrics", nargs="+", default=["fun", "test_accuracy", "weight_norm"])
     c.add_argument("--format", choices=("markdown", "csv", "latex"), default="markdown")
 
-    r = sub.add_parser("run", help="run (or resume) a sweep config into OUT/runs.sqlite")
+    r = sub.add_parser("run", help="run (resume, or grow) a sweep config into OUT/runs.sqlite: "
+                                   "runs already stored there are reused")
     r.add_argument("config", type=Path)
     r.add_argument("--out", type=Path, required=True)
     r.add_argument("--executor", choices=("process", "serial", "dask"), default="process")

@@ -14,7 +14,7 @@ from .runner import execute_all
 from .sweep import Sweep
 
 
-def compare(datasets: Sequence[str] = ("iris",), hidden: Sequence[Sequence[int]] = ((8,),),
+def compare(datasets: Sequence[str | Mapping[str, Any]] = ("iris",), hidden: Sequence[Sequence[int]] = ((8,),),
             methods: Sequence[str] = ("pso", "nelder-mead", "backprop"),
             lams: Sequence[float] = (0.0, 0.01, 0.1), seeds: Sequence[int] = (0, 1, 2),
             budget: float = 20_000, options: Mapping[str, Mapping[str, Any]] | None = None,
@@ -23,7 +23,8 @@ def compare(datasets: Sequence[str] = ("iris",), hidden: Sequence[Sequence[int]]
             runs: bool = False, progress: bool | None = None) -> pd.DataFrame:
     """Run the grid and return :func:`swarmreg.report.summarize` of it (or every run with ``runs=True``).
 
-    Arguments are those of a sweep config; they are checked before anything runs (``ValueError``).
+    Arguments are those of a sweep config (a CSV data set as a path or a ``{"path": ..., "target": ...}``
+    mapping, read from the working directory); they are checked before anything runs (``ValueError``).
     ``progress`` None shows a tqdm bar only when stderr is a terminal (as ``swarmreg run`` does).
     """
     for name, value in (("datasets", datasets), ("hidden", hidden), ("methods", methods), ("lams", lams),

@@ -241,3 +241,10 @@ def test_the_api_raises_csv_error_a_value_error(tmp_path):
     with pytest.raises(CSVError, match=r"d.csv, line 2, column 1") as info:
         sr.datasets.load(str(tmp_path / "d.csv"))
     assert isinstance(info.value, ValueError)
+
+
+def test_compare_takes_a_csv_entry(tmp_path):
+    path = flowers(tmp_path / "flowers.csv")
+    table = sr.compare(datasets=[{"path": str(path), "target": "species"}], hidden=[[3]], methods=["pso"],
+                       lams=[0.0], seeds=[0], budget=100, executor="serial")
+    assert list(table["dataset"]) == ["flowers"] and table.loc[0, "failed"] == 0
