@@ -1,8 +1,9 @@
-"""Peak RSS of one PSO run, in a fresh process: ``python benchmarks/pso_memory.py --iterations 300``.
+"""Peak RSS of one run, in a fresh process: ``python benchmarks/pso_memory.py --iterations 300``.
 
-The network is 64-256-10 (19,210 weights) on scikit-learn's digits (1,257 training items), 100
-particles; the budget is ``100 * iterations``. Prints one JSON line: the peak RSS before the run
-(after imports and data) and after it, in MB, and the run's wall time.
+The network is 64-256-10 (19,210 weights) on scikit-learn's digits (1,257 training items). PSO
+(the default) runs 100 particles, ``--method cma-es`` its default options (pycma's population for
+19,210 weights); the budget is ``population * iterations``. Prints one JSON line: the peak RSS before
+the run (after imports and data) and after it, in MB, and the run's wall time and message.
 
 Peak RSS is this process's ``VmHWM`` (``/proc/self/status``) where there is one. ``ru_maxrss`` of
 ``getrusage(RUSAGE_SELF)`` is printed too, but on Linux it is carried across ``exec`` from the
@@ -40,6 +41,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--iterations", type=int, required=True)
     parser.add_argument("--particles", type=int, default=100)
+    parser.add_argument("--method", default="pso", choices=("pso", "cma-es"))
     args = parser.parse_args()
 
     import swarmreg as sr
@@ -49,8 +51,14 @@ def main() -> None:
     obj = sr.Objective(net, data.X_train, data.y_train, lam=0.001)
     before = peak_rss_mb()
     t0 = time.perf_counter()
-    res = sr.minimize(obj, "pso", budget=args.particles * args.iterations, seed=0, n_particles=args.particles)
-    print(json.dumps({"iterations": args.iterations, "n_params": net.n_params, "n_items": obj.n_items,
+    if args.method == "pso":
+        population, options = args.particles, {"n_particles": args.particles}
+    else:
+        from swarmreg.methods.cma_es import default_popsize
+        population, options = default_popsize(net.n_params), {}
+    res = sr.minimize(obj, args.method, budget=population * args.iterations, seed=0, **options)
+    print(json.dumps({"method": args.method, "iterations": args.iterations, "population": population,
+                      "message": res.message, "n_params": net.n_params, "n_items": obj.n_items,
                       "rss_before_mb": round(before, 1), "peak_rss_mb": round(peak_rss_mb(), 1),
                       "ru_maxrss_mb": round(maxrss_mb(), 1),
                       "seconds": round(time.perf_counter() - t0, 2), "fun": res.fun,

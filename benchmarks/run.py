@@ -33,6 +33,12 @@ if __package__ in (None, ""):  # run as a script: import benchmarks and swarmreg
 
 from benchmarks._timing import fmt_time, interleaved, verdict  # noqa: E402
 from benchmarks.floor import target_floor  # noqa: E402
+from benchmarks.libraries import (  # noqa: E402
+    target_adam_epoch,
+    target_cma_memory,
+    target_library_pairs,
+    target_outside_objective,
+)
 
 
 def header() -> list[str]:
@@ -365,7 +371,8 @@ def target_sweep(quick: bool) -> list[dict]:
 
 
 TARGETS = {1: target_swarm_objective, 2: target_pso_run, 3: target_pso_memory, 4: target_nelder_mead,
-           5: target_backprop, 6: target_sweep, 7: target_floor}
+           5: target_backprop, 6: target_sweep, 7: target_floor, 8: target_library_pairs,
+           9: target_outside_objective, 10: target_cma_memory, 11: target_adam_epoch}
 
 
 def main(argv: list[str] | None = None) -> int:
