@@ -4,8 +4,8 @@ Layout (the order of pyswarms' network tutorial): layer by layer, the weight mat
 ``(fan_in, fan_out)`` row-major, then its bias ``b``; a layer computes ``act(x @ W + b)``.
 
 A whole swarm is evaluated at once (:meth:`Network.block_logits`): the first layer of every
-particle in one GEMM, each particle's activations laid out ``(width, items)``, the logits returned
-class-major (see that method for the layouts and why).
+particle in one GEMM, each particle's activations and logits laid out ``(width, items)``, items
+contiguous (see that method for the layouts and why).
 """
 
 from __future__ import annotations
@@ -185,11 +185,11 @@ class Network:
         :meth:`block_logits` for blocks of :meth:`block_size` particles.
         """
         XT = inputs_with_ones(X)
-        out = np.empty((self.n_outputs, W.shape[0], X.shape[0]), dtype=X.dtype)
+        out = np.empty((W.shape[0], self.n_outputs, X.shape[0]), dtype=X.dtype)
         step = self.block_size(X.shape[0], X.itemsize, block_bytes)
         for start in range(0, W.shape[0], step):
-            self.block_logits(XT, W[start:start + step], out[:, start:start + step])
-        return out
+            self.block_logits(XT, W[start:start + step], out[start:start + step])
+        return out.transpose(1, 0, 2)
 
     def block_size(self, n_items: int, itemsize: int, block_bytes: int) -> int:
         """Particles per block so that the block's widest layer takes about ``block_bytes`` (at least 1)."""
@@ -197,16 +197,17 @@ class Network:
 
     def block_logits(self, XT: np.ndarray, W: np.ndarray, out: np.ndarray) -> np.ndarray:
         """Pre-activation outputs of the particles ``W`` ``(p, n_params)`` written into ``out``
-        ``(n_out, p, N)`` (a view is fine) and returned; ``XT = inputs_with_ones(X)``, same dtype as ``W``.
+        ``(p, n_out, N)`` (C-contiguous) and returned; ``XT = inputs_with_ones(X)``, same dtype as ``W``.
 
         - The first layer is one GEMM for all ``p`` particles: their ``[W1; b1]`` stacked as
           ``(p * width, n_in + 1)`` times ``XT``. Its result is ``(p, width, N)``: each particle's
           activations ``(width, N)``, contiguous, items last.
         - Every later layer is a GEMM per particle, ``W^T (fan_out, fan_in) @ h (fan_in, N)``, over
-          the stack (numpy's ``matmul``); hidden biases are added over the contiguous item axis.
-        - The output layer writes ``(p, n_out, N)`` through a transposed view of ``out``, so the
-          logits come out class-major: a loss over the classes is then a few elementwise passes
-          over contiguous ``(p, N)`` slabs, not reductions over a trailing axis of length n_out.
+          the stack (numpy's ``matmul``); biases are added over the contiguous item axis.
+        - Logits come out ``(n_out, N)`` per particle: a loss over the classes is then a few
+          elementwise passes over ``(p, N)`` slabs, items contiguous, not reductions over a
+          trailing axis of length n_out (written class-major, ``(n_out, p, N)``, through a
+          transposed view, the output layer's GEMMs took twice as long on digits 64-32-10).
         Hidden activations live in per-thread work arrays (:mod:`swarmreg._workspace`).
         """
         p, n_items, dtype = W.shape[0], XT.shape[1], XT.dtype
@@ -216,7 +217,7 @@ class Network:
         h = work_array("hidden0", (p, width, n_items), dtype)
         np.matmul(stacked.reshape(p * width, fan_in + 1), XT, out=h.reshape(p * width, n_items))
         if not later:  # no hidden layer: the first layer is the output
-            out[...] = h.transpose(1, 0, 2)
+            out[...] = h
             return out
         _activate(self.hidden, h)
         for i, (ws, bs, fan_in, fan_out) in enumerate(later[:-1], start=1):
@@ -225,8 +226,8 @@ class Network:
             z += W[:, bs][:, :, None]
             h = _activate(self.hidden, z)
         ws, bs, fan_in, fan_out = later[-1]
-        np.matmul(W[:, ws].reshape(p, fan_in, fan_out).transpose(0, 2, 1), h, out=out.transpose(1, 0, 2))
-        out += W[:, bs].T[:, :, None]
+        np.matmul(W[:, ws].reshape(p, fan_in, fan_out).transpose(0, 2, 1), h, out=out)
+        out += W[:, bs][:, :, None]
         return out
 
     def _layer_views(self, w: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:

@@ -5,8 +5,8 @@
 scikit-learn's MLP loss on the same weights. Biases are never penalized.
 
 A swarm is evaluated in blocks of particles (:meth:`Network.block_logits`), whose logits come back
-class-major, ``(K, P, N)``; the training items are kept sorted by class, so the cross-entropy is a
-handful of elementwise passes over contiguous ``(P, N)`` slabs. ``dtype="float32"`` runs the
+``(P, K, N)``; the training items are kept sorted by class, so the cross-entropy is a handful of
+elementwise passes over ``(P, N)`` slabs, items contiguous. ``dtype="float32"`` runs the
 network and the error in single precision (``tanh`` over the hidden units, most of the time, is 4-5x
 cheaper); the penalty and all returned values stay float64. Results are the same bits for the same
 input on one machine and BLAS; a swarm's values equal its rows' to rounding (a row is a block of
@@ -50,8 +50,8 @@ block on digits 64-32-10 took 1.4x the time of 13); larger ones leave the caches
 
 
 def _cross_entropy_sorted(z: np.ndarray, bounds: np.ndarray, stable: bool = False) -> np.ndarray:
-    """Mean over items of ``-log softmax(z)[y]`` for class-major logits ``z`` ``(K, p, N)`` whose items
-    are sorted by class (class ``k`` is items ``bounds[k]:bounds[k + 1]``); ``z`` is overwritten.
+    """Mean over items of ``-log softmax(z)[y]`` for logits ``z`` ``(p, K, N)`` whose items are sorted
+    by class (class ``k`` is items ``bounds[k]:bounds[k + 1]``); ``z`` is overwritten.
 
     ``-log softmax(z)[y] = log1p(sum over k != y of exp(z_k - z_y))``: accurate to rounding even
     where the loss is tiny (a confident right answer), which ``logsumexp(z) - z_y`` loses to
@@ -59,24 +59,24 @@ def _cross_entropy_sorted(z: np.ndarray, bounds: np.ndarray, stable: bool = Fals
     those, first shifts by ``a = max_k (z_k - z_y) >= 0``:
     ``a + log1p(sum over k != y of exp(z_k - z_y - a) + expm1(-a))``.
     """
-    K, p, N = z.shape
-    z_target = work_array("target_logit", (p, N), z.dtype)
+    p, K, N = z.shape
+    z_target = work_array("target_logit", (p, 1, N), z.dtype)
     for k in range(K):
-        z_target[:, bounds[k]:bounds[k + 1]] = z[k, :, bounds[k]:bounds[k + 1]]
+        z_target[:, 0, bounds[k]:bounds[k + 1]] = z[:, k, bounds[k]:bounds[k + 1]]
     z -= z_target
     if stable:
-        shift = z.max(axis=0)
+        shift = z.max(axis=1, keepdims=True)
         z -= shift
     np.exp(z, out=z)
     for k in range(K):  # the target's own term, exp(0) = 1, is log1p's 1
-        z[k, :, bounds[k]:bounds[k + 1]] = 0.0
-    total = np.sum(z, axis=0, out=z_target)
+        z[:, k, bounds[k]:bounds[k + 1]] = 0.0
+    total = np.sum(z, axis=1, keepdims=True, out=z_target)
     if stable:
         total += np.expm1(-shift)
     np.log1p(total, out=total)
     if stable:
         total += shift
-    return total.mean(axis=1)
+    return total.mean(axis=(1, 2))
 
 
 def _softmax_cross_entropy(logits: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -216,17 +216,17 @@ class Objective:
         step = net.block_size(n_items, self.dtype.itemsize, BLOCK_BYTES)
         for start in range(0, W.shape[0], step):
             block = W[start:start + step]
-            z = net.block_logits(XT, block, work_array("logits", (net.n_outputs, len(block), n_items), self.dtype))
+            z = net.block_logits(XT, block, work_array("logits", (len(block), net.n_outputs, n_items), self.dtype))
             part = errors[start:start + step]
             if self.loss == "mse":
-                z -= classes[:, None, :]
-                part[:] = 0.5 * np.square(z, out=z).mean(axis=(0, 2))
+                z -= classes
+                part[:] = 0.5 * np.square(z, out=z).mean(axis=(1, 2))
                 continue
             part[:] = _cross_entropy_sorted(z, classes)
             overflow = ~np.isfinite(part)
             if overflow.any():  # some z_k - z_y beyond exp's range: those particles again, shifted
                 rows = block[overflow]
-                z = net.block_logits(XT, rows, work_array("logits", (net.n_outputs, len(rows), n_items), self.dtype))
+                z = net.block_logits(XT, rows, work_array("logits", (len(rows), net.n_outputs, n_items), self.dtype))
                 part[overflow] = _cross_entropy_sorted(z, classes, stable=True)
         return errors
 
