@@ -1,0 +1,87 @@
+"""The epoch loop of the gradient methods that step on batches (``backprop``, ``adam``).
+
+One loop for all of them, so they see the same batches and spend the same budget: online
+(``batch_size=1``), mini-batch or full batch (``None``); with ``shuffle``, the items are permuted
+every epoch from the run's Generator (mini-batches only; a full batch is the set in order). Each
+batch's gradient is charged its fraction of ``grad_cost``; J on the full set is recorded (not
+charged) after every epoch. A batch whose loss or gradient is not finite, or an epoch ending on
+a J that is not, stops the run as "diverged" at the latest iterate whose J is finite.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import numpy as np
+
+from ..budget import Budget
+from ..objective import FLOAT_MAX
+
+Step = Callable[[np.ndarray, np.ndarray], np.ndarray]
+"""``step(w, g) -> w_next``: one update from the batch gradient ``g = dE_B/dw`` (which the step may
+overwrite); ``w_next`` is a new array and ``w`` is left as it was (the loop keeps it to fall back on)."""
+
+
+def check_batch(batch_size: int | None, budget: float, objective, grad_cost: float) -> None:
+    """Refuse a batch larger than the set, and a budget below one gradient step on one batch."""
+    if batch_size is not None and batch_size > objective.n_items:
+        raise ValueError(f"batch_size must be at most the {objective.n_items} training items, got {batch_size}")
+    m = objective.n_items if batch_size is None else batch_size
+    if budget < grad_cost * m / objective.n_items:
+        raise ValueError(f"budget {budget:g} is less than one gradient step "
+                         f"({grad_cost:g} x {m}/{objective.n_items} of the training set)")
+
+
+def batches(n_items: int, batch_size: int, order: np.ndarray | None) -> list[np.ndarray | None]:
+    """Row indices of each batch in an epoch; ``None`` stands for the full set in order."""
+    if batch_size >= n_items and order is None:
+        return [None]
+    idx = np.arange(n_items) if order is None else order
+    return [idx[i:i + batch_size] for i in range(0, n_items, batch_size)]
+
+
+def finite(value: float) -> bool:
+    """A usable loss: below the saturation value the objective reports for overflow (NaN fails too)."""
+    return value < FLOAT_MAX
+
+
+def run_epochs(budget: Budget, x0: np.ndarray, rng: np.random.Generator, step: Step, *,
+               epochs: int | None, batch_size: int | None, shuffle: bool) -> tuple[np.ndarray, str, str]:
+    """Take ``step`` on every batch of every epoch until ``epochs`` or the budget runs out.
+
+    Returns ``(x, status, message)`` as a method's ``run`` does, with the last record on ``x``.
+    """
+    obj = budget.objective
+    n = obj.n_items
+    m = n if batch_size is None else batch_size
+    shuffle = shuffle and m < n
+
+    def diverged(candidates: list[np.ndarray], epoch: int) -> tuple[np.ndarray, str, str]:
+        """Return the latest candidate whose J on the full set is finite (the last resort: x0)."""
+        w_ok, fun = next(((c, f) for c in candidates if finite(f := obj(c))), (x0, obj(x0)))
+        budget.record(fun)
+        return w_ok, "diverged", f"the loss stopped being finite in epoch {epoch + 1}"
+
+    w = x0.copy()
+    epoch_start = x0  # the last epoch-end iterate, whose J on the full set was finite
+    n_epochs = math.inf if epochs is None else epochs
+    epoch = 0
+    while epoch < n_epochs:
+        last_finite = w  # the last iterate whose batch loss was finite
+        for idx in batches(n, m, rng.permutation(n) if shuffle else None):
+            if not budget.can_afford(grad_items=n if idx is None else len(idx)):
+                budget.record(obj(w))
+                return w, "budget", f"budget spent in epoch {epoch + 1}"
+            err, g = budget.error_and_gradient(w, idx)
+            if not (finite(err) and np.all(np.isfinite(g))):
+                return diverged([last_finite, epoch_start], epoch)
+            last_finite = w
+            w = step(w, g)
+        epoch += 1
+        fun = obj(w)
+        if not finite(fun):
+            return diverged([last_finite, epoch_start], epoch - 1)
+        epoch_start = w
+        budget.record(fun)
+    return w, "epochs", f"ran {epoch} epochs"
