@@ -298,3 +298,133 @@ def test_zero_is_allowed_everywhere():
         assert f(0.0) == 0.0
     for f in ALL_LR:
         assert f(0.0, 0.1) == 0.0
+
+
+# --- Adam, AdamW and the decoupled conventions ---------------------------------------------------------
+
+def test_torch_adam_weight_decay_is_coupled_adam():
+    """``Adam(weight_decay=wd)`` on the weights is swarmreg's ``adam`` on J with lam = wd/2."""
+    from test_adam import torch_adam
+
+    wd, lr = 0.06, 0.01
+    obj = _problem(lam=l2.from_torch_adam_weight_decay(wd))
+    w = _start(obj)
+    got = sr.minimize(obj, "adam", x0=w, budget=BIG, epochs=10, lr=lr).x
+    expected = torch_adam(_problem(), w, [None] * 10, lr=lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=wd,
+                          decoupled=False)
+    np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)
+    assert l2.from_torch_adam_weight_decay(wd) == l2.from_torch_weight_decay(wd)  # the same gradient term
+    assert l2.to_torch_adam_weight_decay(0.03) == pytest.approx(0.06, rel=1e-15)
+
+
+def test_adamw_decay_rate_is_the_decoupled_adam_of_pytorch_adamw():
+    from test_adam import torch_adam
+
+    wd, lr = 0.1, 0.02
+    obj = _problem(lam=0.0)  # the decoupled run ignores lam when the rate is given
+    w = _start(obj)
+    d = l2.adamw_decay_rate(wd, lr)
+    assert d == pytest.approx(lr * wd, rel=1e-15)
+    assert l2.adamw_weight_decay(d, lr) == pytest.approx(wd, rel=1e-15)
+    got = sr.minimize(obj, "adam", x0=w, budget=BIG, epochs=10, lr=lr, decay="decoupled", decay_rate=d).x
+    expected = torch_adam(obj, w, [None] * 10, lr=lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=wd, decoupled=True)
+    np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)
+
+
+def test_decoupled_weight_decay_is_a_lam_for_plain_sgd_only():
+    wd, lr = 0.2, 0.05
+    lam = l2.from_decoupled_weight_decay(wd, "sgd")
+    assert lam == pytest.approx(wd / 2, rel=1e-15)
+    obj = _problem(lam=lam)
+    w = _start(obj)
+    kw = {"decay_rate": l2.adamw_decay_rate(wd, lr)}
+    for momentum, same in ((0.0, True), (0.9, False)):
+        coupled = _sgd(obj, w, lr=lr, momentum=momentum, epochs=20)
+        decoupled = _sgd(obj, w, lr=lr, momentum=momentum, epochs=20, decay="decoupled", **kw)
+        assert np.allclose(decoupled, coupled, rtol=1e-10, atol=1e-12) == same, momentum
+    coupled, decoupled = (sr.minimize(obj, "adam", x0=w, budget=BIG, epochs=20, lr=lr, decay=d, **k).x
+                          for d, k in (("coupled", {}), ("decoupled", kw)))
+    assert np.linalg.norm(decoupled - coupled) > 1e-3 * np.linalg.norm(coupled)
+    for optimizer in ("momentum", "adam"):
+        with pytest.raises(ValueError, match="no lam is equivalent"):
+            l2.from_decoupled_weight_decay(wd, optimizer)
+    with pytest.raises(ValueError, match="optimizer"):
+        l2.from_decoupled_weight_decay(wd, "adamw")
+
+
+def test_normalized_decay_rate_is_wd_norm_sqrt_b_over_n_t():
+    assert l2.normalized_decay_rate(0.05, 32, 50_000, 100) == pytest.approx(0.05 * math.sqrt(32 / 5_000_000),
+                                                                           rel=1e-15)
+    assert l2.normalized_decay_rate(0.3, 150, 150, 9) == pytest.approx(0.1, rel=1e-15)  # full batch: 1/sqrt(T)
+    # four times the epochs (or a quarter of the batch) halves the per-step fraction
+    assert l2.normalized_decay_rate(0.3, 16, 160, 40) == pytest.approx(l2.normalized_decay_rate(0.3, 16, 160, 10) / 2,
+                                                                       rel=1e-14)
+    assert l2.normalized_decay_rate(0.3, 4, 160, 10) == pytest.approx(l2.normalized_decay_rate(0.3, 16, 160, 10) / 2,
+                                                                      rel=1e-14)
+    # it is the per-step fraction: a valid decay_rate for the decoupled methods
+    obj = _problem(lam=0.0)
+    d = l2.normalized_decay_rate(0.05, 10, obj.n_items, 3)
+    w = _start(obj)
+    got = _sgd(obj, w, lr=0.1, batch_size=10, epochs=3, decay="decoupled", decay_rate=d)
+    expected = _sgd(_problem(lam=l2.from_decoupled(d, 0.1)), w, lr=0.1, batch_size=10, epochs=3)
+    np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("args, error", [((-0.1, 10, 100, 5), ValueError), ((0.1, 101, 100, 5), ValueError),
+                                         ((0.1, 0, 100, 5), ValueError), ((0.1, 10, 100, 0), ValueError),
+                                         ((0.1, 10.0, 100, 5), TypeError), ((float("nan"), 10, 100, 5), ValueError)])
+def test_normalized_decay_rate_refuses_bad_arguments(args, error):
+    with pytest.raises(error):
+        l2.normalized_decay_rate(*args)
+
+
+def test_openai_es_l2coeff_is_the_gradient_term_on_the_weights_only():
+    """OpenAI-ES steps on ``-g + l2coeff*theta``: J with lam = l2coeff/2 has that term on the weights,
+    and none on the biases, which OpenAI's also pulls to zero."""
+    c = 0.005
+    obj0, obj = _problem(lam=0.0), _problem(lam=l2.from_openai_es_l2coeff(c))
+    mask = obj.net.weight_mask
+    w = _start(obj)
+    term = obj.gradient(w) - obj0.gradient(w)
+    np.testing.assert_allclose(term[mask], c * w[mask], rtol=1e-9, atol=1e-17)
+    assert np.all(term[~mask] == 0) and np.any(c * w[~mask] != 0)
+    assert l2.to_openai_es_l2coeff(l2.from_openai_es_l2coeff(c)) == pytest.approx(c, rel=1e-15)
+
+
+def test_evosax_weight_decay_penalizes_the_biases_too():
+    """evosax's fitness ``E + wd*sum(theta**2)`` is J with lam = wd plus wd*sum(b**2)."""
+    wd = 0.02
+    obj = _problem(lam=l2.from_evosax_weight_decay(wd))
+    mask = obj.net.weight_mask
+    w = _start(obj, 3)
+    w[~mask] = np.linspace(-1, 1, (~mask).sum())
+    evosax_fitness = obj.error(w) + wd * np.sum(np.square(w))
+    assert evosax_fitness == pytest.approx(obj(w) + wd * np.sum(np.square(w[~mask])), rel=1e-13)
+    w[~mask] = 0.0  # equal to J only where the biases are zero
+    assert obj.error(w) + wd * np.sum(np.square(w)) == pytest.approx(obj(w), rel=1e-13)
+    assert l2.to_evosax_weight_decay(wd) == wd
+
+
+NEW_ONE_ARG = [l2.from_torch_adam_weight_decay, l2.to_torch_adam_weight_decay, l2.from_openai_es_l2coeff,
+               l2.to_openai_es_l2coeff, l2.from_evosax_weight_decay, l2.to_evosax_weight_decay]
+
+
+@pytest.mark.parametrize("f", NEW_ONE_ARG)
+@pytest.mark.parametrize("bad, error", [(-0.1, ValueError), (float("nan"), ValueError), (float("inf"), ValueError),
+                                        ("0.1", TypeError), (None, TypeError)])
+def test_new_conversions_refuse_bad_values(f, bad, error):
+    with pytest.raises(error):
+        f(bad)
+    assert f(0.0) == 0.0
+
+
+@pytest.mark.parametrize("f", [l2.adamw_decay_rate, l2.adamw_weight_decay])
+def test_adamw_conversions_refuse_bad_values(f):
+    for bad_value in (-0.1, float("nan")):
+        with pytest.raises(ValueError):
+            f(bad_value, 0.1)
+    for bad_lr in (0.0, -1.0):
+        with pytest.raises(ValueError):
+            f(0.1, bad_lr)
+    with pytest.raises(TypeError):
+        f(0.1, "0.1")

@@ -11,6 +11,7 @@ from . import pso, nelder_mead, backprop  # noqa: F401
 from . import openai_es  # noqa: F401
 from . import random_search  # noqa: F401
 from . import nevergrad  # noqa: F401
+from . import adam  # noqa: F401
 # isort: on
 from ..registry import METHODS, Method
 
