@@ -7,6 +7,7 @@ from .methods import METHODS
 from .minimize import DEFAULT_BUDGET, Result, minimize
 from .network import Network
 from .objective import Objective
+from .reference import reference_minimum
 from .registry import register_method
 from .runner import run_sweep
 from .store import load_results, load_traces, load_weights
@@ -16,4 +17,4 @@ __version__ = "0.1.0"
 
 __all__ = ["DEFAULT_BUDGET", "GRAD_COST", "METHODS", "ConfigError", "Network", "Objective", "Result", "Sweep",
            "compare", "datasets", "l2", "load_results", "load_traces", "load_weights", "minimize",
-           "register_method", "run_sweep", "testing", "__version__"]
+           "reference_minimum", "register_method", "run_sweep", "testing", "__version__"]

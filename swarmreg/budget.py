@@ -36,6 +36,8 @@ class Budget:
     - ``budget.error_and_gradient(w, idx=None)``: ``(E, dE/dw)`` on the training rows ``idx`` (all
       when None), charged ``grad_cost * len(idx) / N``; the L2 term is the method's to add
       (``2 * lam * mask * w``, ``mask = budget.objective.net.weight_mask``);
+    - ``budget.fun_and_gradient(w)``: ``(J, dJ/dw)`` on the full set, penalty included, charged
+      ``grad_cost`` (one forward pass serves both) and tracking the best vector;
     - ``budget.record(fun)``: append ``(cost, fun)`` to the trace; the last record must be the
       returned point, at the final cost;
     - ``budget.remaining()``, ``budget.can_afford(evals=0, grad_items=0)``: what is left, and
@@ -100,6 +102,19 @@ class Budget:
         self.n_grads += 1
         self.grad_items += m
         return self.objective.error_and_gradient(w, idx)
+
+    def fun_and_gradient(self, w: np.ndarray) -> tuple[float, np.ndarray]:
+        """``J`` and ``dJ/dw`` on the full set, charged one gradient (``grad_cost``): the gradient's
+        forward pass gives ``E``, so ``J`` comes with it. Tracks the best vector as ``budget(w)`` does."""
+        n = self.objective.n_items
+        if not self.can_afford(grad_items=n):
+            raise BudgetExhausted(f"a gradient over the full set would pass the budget of {self.limit:g}")
+        self.n_grads += 1
+        self.grad_items += n
+        fun, grad = self.objective.fun_and_gradient(w)
+        if fun < self.best_fun:
+            self.best_fun, self.best_x = fun, np.array(w, dtype=float)
+        return fun, grad
 
     def record(self, fun: float) -> None:
         """Append one trace record at the current cost."""

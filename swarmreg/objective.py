@@ -207,6 +207,17 @@ class Objective:
         with np.errstate(over="ignore"):
             return _saturate_vector(g + 2.0 * self.lam * self.net.weight_mask * w)
 
+    def fun_and_gradient(self, w) -> tuple[float, np.ndarray]:
+        """``J(w)`` and ``dJ/dw`` on all items from one pass: backprop's forward pass gives ``E``.
+
+        ``J`` equals ``obj(w)`` to rounding (``E`` is summed by the backprop path, not the swarm's).
+        """
+        err, g = self.error_and_gradient(w)
+        w = self.net.check_vector(w)
+        with np.errstate(over="ignore", invalid="ignore"):
+            return (_saturate(np.add(err, self._penalty(w))),
+                    _saturate_vector(g + 2.0 * self.lam * self.net.weight_mask * w))
+
     def _errors(self, W: np.ndarray, XT: np.ndarray, classes: np.ndarray) -> np.ndarray:
         """``E`` of each row of ``W`` ``(P, n_params)`` on the items of :meth:`_swarm_items`, as float64."""
         if W.dtype != self.dtype:
