@@ -15,7 +15,7 @@ BUDGET = 50_000
 SEEDS = (0, 1, 2)
 TOLERANCE = {"pso": 0.03, "nelder-mead": 0.10, "backprop": 0.02, "openai-es": 0.02,
              "random-search": float("inf"),  # random search: the floor, runs with no target
-             "l-bfgs": 1e-4, "adam": 0.02}
+             "l-bfgs": 1e-4, "adam": 0.02, "cma-es": 0.01, "de": 0.03}
 
 
 @functools.cache

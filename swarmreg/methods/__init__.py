@@ -13,6 +13,8 @@ from . import random_search  # noqa: F401
 from . import nevergrad  # noqa: F401
 from . import adam  # noqa: F401
 from . import lbfgs  # noqa: F401
+from . import cma_es  # noqa: F401
+from . import de  # noqa: F401
 # isort: on
 from ..registry import METHODS, Method
 
