@@ -75,12 +75,14 @@ def target_library_pairs(quick: bool) -> list[dict]:
 
         from threadpoolctl import threadpool_limits
 
-        def raw_cma():
+        def raw_cma():  # pycma's ask/tell idiom, stopped by its own tests or the budget
             es = cma.CMAEvolutionStrategy(x0, 1.0, {"popsize": popsize, "CMA_stds": net.init_scale, "seed": 1,
                                                     "verbose": -9, "verb_log": 0, "verb_disp": 0})
-            for _ in range(budget // popsize):
+            evaluations = 0
+            while not es.stop() and evaluations + popsize <= budget:
                 X = es.ask()
                 es.tell(X, obj(np.asarray(X)))
+                evaluations += popsize
 
         def raw_cma_one_thread():  # pycma's eigendecompositions, like swarmreg's, on one BLAS thread
             with threadpool_limits(1, user_api="blas"):
