@@ -17,4 +17,4 @@ __version__ = "0.1.0"
 
 __all__ = ["DEFAULT_BUDGET", "GRAD_COST", "METHODS", "ConfigError", "Network", "Objective", "Result", "Sweep",
            "compare", "datasets", "l2", "load_results", "load_traces", "load_weights", "minimize",
-           "reference_minimum", "register_method", "run_sweep", "testing", "__version__"]
+           "reference_minimum", "register_method", "run_sweep", "stats", "testing", "__version__"]

@@ -25,6 +25,13 @@ def _dataset(name: str | CSVSource, seed: int, test_size: float, val_size: float
     return load(name, seed=seed, test_size=test_size, val_size=val_size)
 
 
+def problem(spec: RunSpec) -> tuple[Dataset, Objective]:
+    """The data set (split as the spec says) and the objective J a run of ``spec`` minimizes."""
+    ds = _dataset(spec.source or spec.dataset, spec.split_seed, spec.test_size, spec.val_size)
+    net = Network(ds.sizes(spec.hidden), hidden=spec.activation, output=ds.output)
+    return ds, Objective(net, ds.X_train, ds.y_train, lam=spec.lam)
+
+
 def _metrics(ds: Dataset, net: Network, x: np.ndarray) -> dict[str, float | None]:
     """Accuracy (classification) or mean squared error ``mean((pred - y)**2)`` (regression)."""
     def score(X: np.ndarray | None, y: np.ndarray | None) -> float | None:
@@ -60,9 +67,8 @@ def execute(spec: RunSpec, sweep_name: str = "", plugins: tuple[str, ...] = ()) 
     t0 = time.perf_counter()
     try:
         import_plugins(plugins)
-        ds = _dataset(spec.source or spec.dataset, spec.split_seed, spec.test_size, spec.val_size)
-        net = Network(ds.sizes(spec.hidden), hidden=spec.activation, output=ds.output)
-        obj = Objective(net, ds.X_train, ds.y_train, lam=spec.lam)
+        ds, obj = problem(spec)
+        net = obj.net
         res = minimize(obj, spec.base_method, budget=spec.budget, seed=spec.seed, **spec.options)
     except Exception as exc:  # a failing run is recorded, and the sweep goes on
         last = traceback.extract_tb(exc.__traceback__)[-1]

@@ -94,3 +94,52 @@ def test_reproduce_command_refuses_bad_input(tmp_path):
         assert proc.returncode == 2
         assert len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr
     assert not (tmp_path / "x").exists() and not (tmp_path / "y").exists()
+
+
+def _grid_runs(best_wd: dict[tuple[str, float], float]) -> pd.DataFrame:
+    """Runs of two optimizers over lr x wd x 2 seeds whose validation error is 0 at the given best wd."""
+    rows = []
+    for (opt, lr), best in best_wd.items():
+        for wd in (1e-3, 1e-2, 1e-1):
+            for seed in (0, 1):
+                err = 0.0 if wd == best else 0.1 + seed * 0.01
+                rows.append({"optimizer": opt, "lr": lr, "wd": wd, "seed": seed, "val_error": err,
+                             "test_error": err + 0.05})
+    return pd.DataFrame(rows)
+
+
+def test_adam_vs_adamw_spread_counts_decades_of_the_best_decay():
+    from swarmreg.experiments.adam_vs_adamw import best_cells, best_decays, decay_spread
+    runs = _grid_runs({("adamw", 1e-3): 1e-2, ("adamw", 1e-2): 1e-2,
+                       ("adam-l2", 1e-3): 1e-1, ("adam-l2", 1e-2): 1e-3})
+    best = best_decays(runs).set_index(["optimizer", "lr"])["best_wd"]
+    assert best[("adam-l2", 1e-3)] == 1e-1 and best[("adam-l2", 1e-2)] == 1e-3
+    spread = decay_spread(runs)
+    assert spread["adamw"] == 0.0 and spread["adam-l2"] == pytest.approx(2.0)
+    cells = best_cells(runs).set_index("optimizer")
+    assert cells.loc["adamw", "wd"] == 1e-2 and cells.loc["adamw", "mean_test_error"] == pytest.approx(0.05)
+
+
+def test_l2_meanings_pair_distance_is_relative_to_the_second_setting():
+    import numpy as np
+
+    from swarmreg.experiments.l2_meanings import pair_distance
+    runs = pd.DataFrame({"method": ["a", "a", "b", "b"], "seed": [0, 1, 0, 1], "key": ["a0", "a1", "b0", "b1"]})
+    weights = {"a0": np.array([3.0, 4.0]), "b0": np.array([0.0, 5.0]), "a1": np.ones(2), "b1": np.ones(2)}
+    np.testing.assert_allclose(pair_distance(runs, weights, "a", "b"), [np.hypot(3, 1) / 5, 0.0])
+
+
+def test_reference_ert_uses_each_problems_reference():
+    from swarmreg.experiments.common import reference_ert
+    runs = pd.DataFrame({"key": ["r0", "r1", "s0"], "dataset": "d", "hidden": "[2]", "lam": 0.1,
+                         "method": ["m", "m", "n"], "seed": [0, 1, 0], "split_seed": 0, "status": "budget",
+                         "cost": [100.0, 100.0, 80.0]})
+    traces = {"r0": {"cost": [10.0, 50.0, 100.0], "fun": [3.0, 1.05, 1.0]},
+              "r1": {"cost": [10.0, 100.0], "fun": [3.0, 2.0]},
+              "s0": {"cost": [20.0, 80.0], "fun": [1.2, 1.2]}}
+    refs = pd.DataFrame({"dataset": ["d"], "hidden": ["[2]"], "lam": [0.1], "n_params": [7], "reference_J": [1.0]})
+    table = reference_ert(runs, traces, refs, [0.1, 0.01]).set_index(["method", "target"])
+    # within 10%: r0 at cost 50, r1 never (its 100 count): (50 + 100) / 1; within 1%: r0 at 100, r1 never
+    assert table.loc[("m", 0.1), "ert"] == 150 and table.loc[("m", 0.1), "successes"] == 1
+    assert table.loc[("m", 0.01), "ert"] == 200 and table.loc[("m", 0.1), "n_params"] == 7
+    assert table.loc[("n", 0.1), "ert"] == float("inf") and table.loc[("n", 0.1), "successes"] == 0

@@ -1,4 +1,4 @@
-"""The five experiments behind the report, and ``reproduce`` that runs them all into REPORT.md.
+"""The experiments behind the report, and ``reproduce`` that runs them all into REPORT.md.
 
 Each module has ``NAME`` and ``run(out, profile, workers, progress) -> Section``; its sweep lives in
 ``configs/<NAME>.toml`` with ``full``, ``quick`` and ``smoke`` profiles.
@@ -15,12 +15,22 @@ from importlib.metadata import version
 from pathlib import Path
 
 from ..store import load_results
-from . import decay_meaning, equal_budget, l2_path, overfitting, pso_vs_backprop
+from . import (
+    adam_vs_adamw,
+    decay_meaning,
+    dimension_ladder,
+    equal_budget,
+    l2_meanings,
+    l2_path,
+    overfitting,
+    pso_vs_backprop,
+)
 from .common import PROFILES
 from .folder import DEFAULT_OUT, ReportFolderError, claim
 
-EXPERIMENTS = {m.NAME: m for m in (l2_path, decay_meaning, equal_budget, overfitting, pso_vs_backprop)}
-PACKAGES = ("swarmreg", "numpy", "scipy", "pyswarms", "scikit-learn", "pandas", "matplotlib")
+EXPERIMENTS = {m.NAME: m for m in (l2_path, decay_meaning, equal_budget, overfitting, pso_vs_backprop, adam_vs_adamw,
+                                   dimension_ladder, l2_meanings)}
+PACKAGES = ("swarmreg", "numpy", "scipy", "pyswarms", "cma", "scikit-learn", "pandas", "matplotlib")
 
 
 def reproduce(out: str | Path = DEFAULT_OUT, profile: str = "full", workers: int | None = None,
@@ -32,7 +42,7 @@ def reproduce(out: str | Path = DEFAULT_OUT, profile: str = "full", workers: int
     ``force``; one holding this profile's is resumed (runs already stored are not rerun).
 
     Each experiment also writes its own section to ``out/<name>/SECTION.md``. With ``only``, just
-    those experiments run and only their sections are written: REPORT.md, which holds all five,
+    those experiments run and only their sections are written: REPORT.md, which holds them all,
     is left as it was. The return value is then the last section written.
     """
     if profile not in PROFILES:

@@ -9,6 +9,7 @@ shrink it). Parts whose grid depends on the data (a lam computed from N) are bui
 from __future__ import annotations
 
 import copy
+import json
 import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
@@ -18,9 +19,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..execute import problem
+from ..reference import reference_minimum
 from ..report import format_table
 from ..runner import run_specs
-from ..stats import bootstrap_ci, ci_summary, first_hit
+from ..stats import bootstrap_ci, ci_summary, ert, first_hit
 from ..stats_report import format_ci_table
 from ..store import load_results, load_traces, load_weights
 from ..sweep import RunSpec, Sweep
@@ -161,3 +164,32 @@ def hit_stats(costs: pd.Series) -> dict[str, float]:
 def cost_to_target(trace: dict[str, np.ndarray], target: float) -> float:
     """First cost at which the best J so far is at most ``target`` (inf if never)."""
     return first_hit(trace, target)
+
+
+PROBLEM = ["dataset", "hidden", "lam"]
+"""The columns that name one J (with the train split, which these experiments fix per problem)."""
+
+
+def references(specs: list[RunSpec], budget: float, seeds: list[int]) -> pd.DataFrame:
+    """Per problem (dataset, hidden, lam): its parameter count and the reference J, the best of
+    L-BFGS starts at the tightest tolerances (:func:`swarmreg.reference_minimum`)."""
+    rows, seen = [], set()
+    for spec in specs:
+        key = (spec.dataset, json.dumps(list(spec.hidden)), spec.lam)
+        if key not in seen:
+            seen.add(key)
+            obj = problem(spec)[1]
+            best = reference_minimum(obj, budget=budget, seeds=seeds)
+            rows.append(dict(zip(PROBLEM, key), n_params=obj.net.n_params, reference_J=float(best.fun)))
+    return pd.DataFrame(rows)
+
+
+def reference_ert(runs: pd.DataFrame, traces: dict, refs: pd.DataFrame, targets: list[float]) -> pd.DataFrame:
+    """aRT per problem, method and target, the target being ``(1 + t) * reference_J``."""
+    tables = []
+    for ref in refs.itertuples():
+        part = runs[(runs["dataset"] == ref.dataset) & (runs["hidden"] == ref.hidden) & (runs["lam"] == ref.lam)]
+        for t in targets:
+            table = ert(part, traces, (1 + t) * ref.reference_J)
+            tables.append(table.assign(target=t, n_params=ref.n_params))
+    return pd.concat(tables, ignore_index=True)
