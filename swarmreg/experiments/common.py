@@ -172,7 +172,9 @@ PROBLEM = ["dataset", "hidden", "lam"]
 
 def references(specs: list[RunSpec], budget: float, seeds: list[int]) -> pd.DataFrame:
     """Per problem (dataset, hidden, lam): its parameter count and the reference J, the best of
-    L-BFGS starts at the tightest tolerances (:func:`swarmreg.reference_minimum`)."""
+    L-BFGS starts at the tightest tolerances (:func:`swarmreg.reference_minimum`), and whether that
+    start converged (without L2 on separable data J has no minimizer: the reference is then the
+    lowest J L-BFGS reached within its budget)."""
     rows, seen = [], set()
     for spec in specs:
         key = (spec.dataset, json.dumps(list(spec.hidden)), spec.lam)
@@ -180,7 +182,8 @@ def references(specs: list[RunSpec], budget: float, seeds: list[int]) -> pd.Data
             seen.add(key)
             obj = problem(spec)[1]
             best = reference_minimum(obj, budget=budget, seeds=seeds)
-            rows.append(dict(zip(PROBLEM, key), n_params=obj.net.n_params, reference_J=float(best.fun)))
+            rows.append(dict(zip(PROBLEM, key), n_params=obj.net.n_params, reference_J=float(best.fun),
+                             converged=best.status == "converged"))
     return pd.DataFrame(rows)
 
 
