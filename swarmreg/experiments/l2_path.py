@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+import scipy.stats as st
 
 from ..report import plot_lam_path
-from ..stats import pairwise, two_sample_test
+from ..stats import holm, two_sample_test
 from .common import (
     CI_NOTE,
     LAM_PATH_CAPTION,
@@ -29,7 +31,7 @@ METRICS = ["test_accuracy", "train_accuracy", "weight_norm", "bias_norm", "fun",
 
 def shrink_ratios(df: pd.DataFrame) -> pd.DataFrame:
     """Per dataset and method: mean norms at the largest lam over those at lam = 0, and the test of the
-    weight norms at the two ends (Wilcoxon signed-rank paired on seed, Holm over all pairs)."""
+    weight norms at the two ends (:func:`shrink_test`, Holm over all pairs)."""
     ok = df[df["status"] != "failed"]
     rows = []
     for (dataset, method), part in ok.groupby(["dataset", "method"]):
@@ -39,11 +41,22 @@ def shrink_ratios(df: pd.DataFrame) -> pd.DataFrame:
                      "weight_norm_ratio": means.loc[hi, "weight_norm"] / means.loc[lo, "weight_norm"],
                      "bias_norm_ratio": means.loc[hi, "bias_norm"] / means.loc[lo, "bias_norm"],
                      "weight_norm_monotone": bool(means["weight_norm"].is_monotonic_decreasing)})
+        rows[-1].update(shrink_test(part))
     ratios = pd.DataFrame(rows)
-    ends = ok[ok["lam"].isin([ok["lam"].min(), ok["lam"].max()])]
-    tests = pairwise(ends, "weight_norm", by="lam", within=("dataset", "hidden", "method"))
-    tests = tests.groupby(["dataset", "method"]).first()[["test", "n", "p_holm", "verdict"]]
-    return ratios.join(tests, on=["dataset", "method"])
+    ratios["p_holm"] = holm(ratios["p"].to_numpy())
+    return ratios
+
+
+def shrink_test(part: pd.DataFrame) -> dict[str, float]:
+    """One-sided Wilcoxon signed-rank test that the weight norm at the largest lam is below the one at
+    lam = 0, paired on (seed, split): the claim has a direction, so the test does too (its smallest
+    p on n pairs is 1 / 2^n, against 2 / 2^n two-sided)."""
+    lo, hi = part["lam"].min(), part["lam"].max()
+    at = {lam: part[part["lam"] == lam].set_index(["seed", "split_seed"])["weight_norm"] for lam in (lo, hi)}
+    pairs = at[lo].index.intersection(at[hi].index)
+    d = at[lo][pairs].to_numpy() - at[hi][pairs].to_numpy()
+    p = float(st.wilcoxon(d, alternative="greater").pvalue) if np.any(d != 0) else 1.0
+    return {"n": len(pairs), "p": p}
 
 
 def run(out: Path, profile: str = "full", workers: int | None = None, progress: bool | None = None) -> Section:
@@ -55,7 +68,7 @@ def run(out: Path, profile: str = "full", workers: int | None = None, progress: 
     ratio_md = write_table(ratios, res.folder, "shrink_ratios", digits=3)
     figures = plot_lam_path(res.runs, res.folder / "figures")
     shrunk = int((ratios["weight_norm_ratio"] < 1).sum())
-    significant = ratios[(ratios["p_holm"] < 0.05) & ratios["verdict"].str.contains(" > ")]
+    significant = ratios[ratios["p_holm"] < 0.05]
     monotone = int(ratios["weight_norm_monotone"].sum())
     n_pairs = int(ratios["n"].min())
     bias_ratio, weight_ratio = ratios["bias_norm_ratio"], ratios["weight_norm_ratio"]
@@ -67,10 +80,10 @@ def run(out: Path, profile: str = "full", workers: int | None = None, progress: 
         f"{res.runs['seed'].nunique()} seeds, budget {res.runs['budget'].iloc[0]:g} per run.",
         f"**Claim tested: L2 shrinks the weights under every optimizer.** The non-bias weight norm at the largest "
         f"lam is smaller than at lam = 0 in {len(significant)} of {len(ratios)} (dataset, method) pairs at "
-        f"Holm-corrected p < 0.05 (Wilcoxon signed-rank on the two norms paired on seed, n = {n_pairs} per pair, "
-        f"Holm over the {len(ratios)} pairs; largest corrected p {ratios['p_holm'].max():.2g}"
-        + (f"; with {n_pairs} pairs no p can fall below {smallest_wilcoxon_p(n_pairs):.2g}"
-           if smallest_wilcoxon_p(n_pairs) >= 0.05 else "")
+        f"Holm-corrected p < 0.05 (one-sided Wilcoxon signed-rank on the two norms paired on seed, n = {n_pairs} "
+        f"per pair, Holm over the {len(ratios)} pairs; largest corrected p {ratios['p_holm'].max():.2g}"
+        + (f"; with {n_pairs} pairs no p can fall below {smallest_wilcoxon_p(n_pairs) / 2:.2g}"
+           if smallest_wilcoxon_p(n_pairs) / 2 >= 0.05 else "")
         + f"). The mean norm is smaller in {shrunk} of {len(ratios)} pairs and falls monotonically along the "
         f"whole lam path in {monotone} of {len(ratios)}: the claim "
         + ("holds" if len(significant) == len(ratios) else
