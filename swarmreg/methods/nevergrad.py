@@ -44,7 +44,7 @@ _GLOBAL_RNG_LOCK = threading.RLock()
 @dataclass(frozen=True)
 class NevergradOptions:
     batch_size: int = 1  # candidates asked per swarm call: nevergrad's num_workers (1: its sequential mode)
-    scale: float = 1.0  # nevergrad's unit step (its Array sigma), in units of the network's init scale
+    scale: float = 1.0  # w = x0 + scale * init_scale * z: nevergrad's unit step in units of the init scale
 
     def __post_init__(self) -> None:
         v.positive_int(self.batch_size, "batch_size")
