@@ -50,8 +50,8 @@ def problem(lam: float = 0.01) -> Objective:
     return _CountingObjective(Network((4, 5, 3)), X, y, lam=lam)
 
 
-def _fingerprint(res: Result) -> str:
-    """Every bit of the returned point, its value and its trace."""
+def fingerprint(res: Result) -> str:
+    """A hash of every bit of the returned point, its value and its trace: equal for the same bits."""
     h = hashlib.sha256(res.x.tobytes())
     h.update(float(res.fun).hex().encode())
     for key in sorted(res.trace):
@@ -60,7 +60,7 @@ def _fingerprint(res: Result) -> str:
     return h.hexdigest()
 
 
-def _global_state_equal(a: tuple, b: tuple) -> bool:
+def global_state_equal(a: tuple, b: tuple) -> bool:
     return a[0] == b[0] and np.array_equal(a[1], b[1]) and tuple(a[2:]) == tuple(b[2:])
 
 
@@ -131,7 +131,7 @@ class _Checker:
 
     def same_seed_same_bits(self) -> None:
         a, b = self.run("same-seed-same-bits", seed=7), self.run("same-seed-same-bits", seed=7)
-        if _fingerprint(a) != _fingerprint(b):
+        if fingerprint(a) != fingerprint(b):
             raise self.fail("same-seed-same-bits", f"two runs with seed 7 differ: fun {a.fun!r} vs {b.fun!r}, "
                                                    f"cost {a.cost!r} vs {b.cost!r}")
 
@@ -145,7 +145,7 @@ class _Checker:
             b = self.run("same-bits-whatever-the-global-rng", seed=5)
         finally:
             np.random.set_state(saved)
-        if _fingerprint(a) != _fingerprint(b):
+        if fingerprint(a) != fingerprint(b):
             raise self.fail("same-bits-whatever-the-global-rng",
                             f"seed 5 under two global numpy states gave fun {a.fun!r} and {b.fun!r}: the method "
                             "draws from numpy's global RNG instead of the run's Generator")
@@ -159,7 +159,7 @@ class _Checker:
             after = np.random.get_state()
         finally:
             np.random.set_state(saved)
-        if not _global_state_equal(before, after):
+        if not global_state_equal(before, after):
             raise self.fail("global-rng-untouched", f"numpy's global RNG moved from position {before[2]} to "
                                                     f"{after[2]}: draw from the run's Generator (rng) only")
 

@@ -4,7 +4,6 @@ registry's keys, so a newly registered method inherits every check."""
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import math
 import os
@@ -19,6 +18,7 @@ import pytest
 from _helpers import small_objective
 
 import swarmreg as sr
+from swarmreg.testing import fingerprint, global_state_equal
 
 METHODS = list(sr.METHODS)
 OBJ = small_objective(lam=0.01)  # 43 parameters, 60 items
@@ -32,20 +32,6 @@ method = pytest.mark.parametrize("name", METHODS)
 
 def run(name, budget=BUDGET, seed=0, obj=OBJ, **kw):
     return sr.minimize(obj, name, budget=budget, seed=seed, **kw)
-
-
-def fingerprint(res) -> str:
-    """Every bit of the returned point, its value and the whole trace."""
-    h = hashlib.sha256(res.x.tobytes())
-    h.update(float(res.fun).hex().encode())
-    for key in sorted(res.trace):
-        h.update(key.encode())
-        h.update(np.ascontiguousarray(res.trace[key]).tobytes())
-    return h.hexdigest()
-
-
-def global_state_equal(a, b) -> bool:
-    return a[0] == b[0] and np.array_equal(a[1], b[1]) and tuple(a[2:]) == tuple(b[2:])
 
 
 def test_registry_is_not_empty_and_holds_the_three_foundation_methods():
@@ -200,7 +186,7 @@ def test_same_bits_in_a_fresh_process(tmp_path):
         np.random.seed(777)  # a different global state than the test process
         import swarmreg as sr
         from _helpers import small_objective
-        from test_minimize_contract import fingerprint
+        from swarmreg.testing import fingerprint
         obj = small_objective(lam=0.01)
         out = {{}}
         for name in sr.METHODS:

@@ -15,12 +15,29 @@ from collections.abc import Callable
 
 import numpy as np
 
+from .. import _validate as v
 from ..budget import Budget
 from ..objective import FLOAT_MAX
 
 Step = Callable[[np.ndarray, np.ndarray], np.ndarray]
 """``step(w, g) -> w_next``: one update from the batch gradient ``g = dE_B/dw`` (which the step may
 overwrite); ``w_next`` is a new array and ``w`` is left as it was (the loop keeps it to fall back on)."""
+
+
+def validate_epoch_options(opts) -> None:
+    """The options every epoch-based method shares: ``epochs``, ``batch_size``, ``decay``,
+    ``decay_rate`` (decoupled only, in [0, 1)) and ``shuffle``; a ``ValueError``/``TypeError`` names the bad one."""
+    if opts.epochs is not None:
+        v.positive_int(opts.epochs, "epochs")
+    if opts.batch_size is not None:
+        v.positive_int(opts.batch_size, "batch_size")
+    v.choice(opts.decay, "decay", ("coupled", "decoupled"))
+    if opts.decay_rate is not None:
+        v.real(opts.decay_rate, "decay_rate", 0.0, 1.0, high_open=True)
+        if opts.decay != "decoupled":
+            raise ValueError(f"decay_rate applies only to decay='decoupled', got decay={opts.decay!r}")
+    if not isinstance(opts.shuffle, bool):
+        raise TypeError(f"shuffle must be a bool, got {opts.shuffle!r}")
 
 
 def check_batch(batch_size: int | None, budget: float, objective, grad_cost: float) -> None:

@@ -31,7 +31,7 @@ import numpy as np
 from .. import _validate as v
 from ..budget import Budget
 from ..registry import register_method
-from ._epochs import check_batch, run_epochs
+from ._epochs import check_batch, run_epochs, validate_epoch_options
 
 
 @dataclass(frozen=True)
@@ -53,17 +53,7 @@ class AdamOptions:
             v.real(beta, f"betas[{i}]", 0.0, 1.0, high_open=True)
         object.__setattr__(self, "betas", tuple(float(b) for b in self.betas))  # a TOML list becomes a tuple
         v.real(self.eps, "eps", 0.0, low_open=True)
-        if self.epochs is not None:
-            v.positive_int(self.epochs, "epochs")
-        if self.batch_size is not None:
-            v.positive_int(self.batch_size, "batch_size")
-        v.choice(self.decay, "decay", ("coupled", "decoupled"))
-        if self.decay_rate is not None:
-            v.real(self.decay_rate, "decay_rate", 0.0, 1.0, high_open=True)
-            if self.decay != "decoupled":
-                raise ValueError(f"decay_rate applies only to decay='decoupled', got decay={self.decay!r}")
-        if not isinstance(self.shuffle, bool):
-            raise TypeError(f"shuffle must be a bool, got {self.shuffle!r}")
+        validate_epoch_options(self)
 
 
 def check(opts: AdamOptions, budget: float, objective, grad_cost: float) -> None:
