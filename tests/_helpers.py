@@ -85,3 +85,21 @@ def sklearn_sgd(X: np.ndarray, y: np.ndarray, net: sr.Network, w0: np.ndarray, *
         for _ in range(epochs):
             model.partial_fit(X, y)
     return net.pack(sklearn_layers(model))
+
+
+class RecordingObjective(sr.Objective):
+    """The objective, keeping a copy of every vector or swarm it is asked to evaluate."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.calls: list[np.ndarray] = []
+
+    def __call__(self, w):
+        self.calls.append(np.array(w, dtype=float))
+        return super().__call__(w)
+
+
+def recording(lam: float = 0.01) -> RecordingObjective:
+    """:func:`small_objective`'s problem, recording every evaluation."""
+    X, y = iris(20)
+    return RecordingObjective(sr.Network((4, 5, 3)), X, y, lam=lam)

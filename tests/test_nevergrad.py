@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
-from _helpers import iris
+from _helpers import recording
 
 import swarmreg as sr
 import swarmreg.methods.nevergrad as sr_nevergrad
@@ -20,23 +20,6 @@ from swarmreg.registry import METHODS
 ng = sr_nevergrad._nevergrad()  # the optional extra, which the 'test' extra installs
 
 NAMED = ["nevergrad:NGOpt", "nevergrad:TwoPointsDE", "nevergrad:DiagonalCMA"]
-
-
-class RecordingObjective(sr.Objective):
-    """The objective, keeping a copy of every vector or swarm it is asked to evaluate."""
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.calls: list[np.ndarray] = []
-
-    def __call__(self, w):
-        self.calls.append(np.array(w, dtype=float))
-        return super().__call__(w)
-
-
-def recording() -> RecordingObjective:
-    X, y = iris(20)
-    return RecordingObjective(sr.Network((4, 5, 3)), X, y, lam=0.01)
 
 
 def fingerprint(res: sr.Result) -> tuple:

@@ -5,28 +5,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from _helpers import iris
+from _helpers import recording
 
 import swarmreg as sr
 from swarmreg.budget import Budget
 from swarmreg.methods.openai_es import Adam, centred_ranks, estimate_gradient, fitness
-
-
-class RecordingObjective(sr.Objective):
-    """The objective, keeping a copy of every vector or swarm it is asked to evaluate."""
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.calls: list[np.ndarray] = []
-
-    def __call__(self, w):
-        self.calls.append(np.array(w, dtype=float))
-        return super().__call__(w)
-
-
-def recording(lam: float = 0.01) -> RecordingObjective:
-    X, y = iris(20)
-    return RecordingObjective(sr.Network((4, 5, 3)), X, y, lam=lam)
 
 
 def first_draws(obj: sr.Objective, seed: int, pairs: int) -> tuple[np.ndarray, np.ndarray]:

@@ -5,26 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from _helpers import iris
+from _helpers import recording
 
 import swarmreg as sr
-
-
-class RecordingObjective(sr.Objective):
-    """The objective, keeping a copy of every swarm it is asked to evaluate."""
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.calls: list[np.ndarray] = []
-
-    def __call__(self, w):
-        self.calls.append(np.array(w, dtype=float))
-        return super().__call__(w)
-
-
-def recording() -> RecordingObjective:
-    X, y = iris(20)
-    return RecordingObjective(sr.Network((4, 5, 3)), X, y, lam=0.01)
 
 
 def test_samples_are_the_start_point_then_gaussian_draws_at_the_init_scale():
