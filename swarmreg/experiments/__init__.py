@@ -7,6 +7,7 @@ Each module has ``NAME`` and ``run(out, profile, workers, progress) -> Section``
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import shlex
 import sys
@@ -63,6 +64,8 @@ def reproduce(out: str | Path = DEFAULT_OUT, profile: str = "full", workers: int
     if only is not None:
         return out / names[-1] / "SECTION.md"
     command = command or " ".join(shlex.quote(a) for a in ["swarmreg", *sys.argv[1:]])
+    runs = {n: load_results(out / n) for n in names}
+    total = sum(r["wall_time"].sum() for r in runs.values())
     header = [
         "# swarmreg report",
         f"Made by `{command}` (profile `{profile}`). Every number below is read from the run stores "
@@ -72,8 +75,11 @@ def reproduce(out: str | Path = DEFAULT_OUT, profile: str = "full", workers: int
         "`swarmreg/experiments/configs/`.",
         "Versions: " + ", ".join(f"{p} {version(p)}" for p in PACKAGES) + f", Python {platform.python_version()}.",
         "Compute: " + ", ".join(f"{n} {len(r)} runs, {r['wall_time'].sum():.0f} s summed over runs"
-                                for n, r in ((n, load_results(out / n)) for n in names))
-        + f"; this invocation took {sum(times.values()):.0f} s (runs already stored are not rerun).",
+                                for n, r in runs.items())
+        + f"; in all {sum(len(r) for r in runs.values())} runs, {total:.0f} s ({total / 60:.1f} min) summed over "
+        f"runs, about {total / 60 / (workers or os.cpu_count() or 1):.1f} min of wall time on "
+        f"{workers or os.cpu_count() or 1} workers; this invocation took {sum(times.values()):.0f} s (runs already "
+        "stored are not rerun).",
     ]
     report = out / "REPORT.md"
     report.write_text("\n\n".join(header + [s.markdown() for s in sections]) + "\n")
