@@ -143,8 +143,12 @@ def run(budget: Budget, x0: np.ndarray, rng: np.random.Generator, opts: CMAESOpt
         es = _strategy(x0, scale, rng, opts, popsize)
         es.inject([x0])  # the first generation holds x0 itself: the run never returns worse than its start
     status, restarts, generations, stopped = "budget", 0, 0, ""
+    told: tuple | None = None  # the last generation and its values, told at the next pycma step
     while budget.can_afford(evals=popsize):
-        with _one_blas_thread():
+        with _one_blas_thread():  # one BLAS limit per generation: tell the last, then stop, ask
+            if told is not None:
+                es.tell(*told)
+                told = None
             stopped = ", ".join(es.stop())
             if stopped and restarts < opts.restarts and budget.can_afford(evals=2 * popsize):
                 restarts, popsize = restarts + 1, 2 * popsize
@@ -154,14 +158,14 @@ def run(budget: Budget, x0: np.ndarray, rng: np.random.Generator, opts: CMAESOpt
                 status = "converged"
                 break
             X = es.ask()
-        values = budget(np.asarray(X))
-        with _one_blas_thread():
-            es.tell(X, values)
+        told = (X, budget(np.asarray(X)))
         generations += 1
         budget.record(budget.best_fun)
     truncated = int(budget.remaining()) if status == "budget" else 0
     if truncated:  # sampled and evaluated, not told: its points can only improve the best one
         with _one_blas_thread():
+            if told is not None:
+                es.tell(*told)
             X = es.ask()[:truncated]
         budget(np.asarray(X))
     budget.record(budget.best_fun)
