@@ -37,6 +37,10 @@ class _CountingObjective(Objective):
         self.evaluations += 1
         return super().error_and_gradient(w, idx)
 
+    def fun_and_gradient(self, w):
+        self.evaluations += 1
+        return super().fun_and_gradient(w)
+
 
 def problem(lam: float = 0.01) -> Objective:
     """The conformance problem: iris (first 20 items of each class, standardized), network 4-5-3,

@@ -32,9 +32,9 @@ def regression(n_items: int = 40, n_features: int = 3, n_outputs: int = 1,
 
 
 def small_objective(lam: float = 0.01) -> sr.Objective:
-    """Iris, 20 items per class, network (4, 5, 3): 43 parameters, cheap to minimize."""
-    X, y = iris(20)
-    return sr.Objective(sr.Network((4, 5, 3)), X, y, lam=lam)
+    """Iris, 20 items per class, network (4, 5, 3): 43 parameters, cheap to minimize (the problem of
+    :func:`swarmreg.testing.problem`, which check_method runs on)."""
+    return sr.testing.problem(lam)
 
 
 def numeric_gradient(f, w: np.ndarray, h: float = 1e-6) -> np.ndarray:

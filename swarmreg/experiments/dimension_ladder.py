@@ -91,8 +91,7 @@ def run(out: Path, profile: str = "full", workers: int | None = None, progress: 
                                            columns="method", values="ert").reset_index(), res.folder, "ert", digits=3)
     loose = max(targets)
     broken = breakdown(erts[erts["lam"] > 0], loose)  # lam = 0: the reference J is ~0, no relative target
-    n_params = {k: int(refs.set_index(PROBLEM).loc[(d, h, lam), "n_params"])
-                for k, d, h, lam in runs[["key", *PROBLEM]].itertuples(index=False)}
+    n_params = runs.merge(refs, on=PROBLEM).set_index("key")["n_params"].to_dict()
     figures = plot_profiles(runs, res.traces, n_params, res.folder / "figures")
     ranks = stats.rank_summary(runs, "fun", within=PROBLEM)
     figures.append(plot_critical_difference(ranks, res.folder / "figures" / "critical_difference.png"))
