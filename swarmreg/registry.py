@@ -25,11 +25,13 @@ import importlib
 import inspect
 import io
 import re
+import sys
 import tokenize
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from importlib.metadata import entry_points
+from pathlib import Path
 from typing import Any
 
 from ._validate import suggest
@@ -229,8 +231,15 @@ class PluginError(ImportError):
     """A plugin module named in a sweep config failed to import."""
 
 
-def import_plugins(modules: Iterable[str]) -> None:
-    """Import each plugin module (which registers its methods); a failure names the module and why."""
+def import_plugins(modules: Iterable[str], path: Iterable[str] = ()) -> None:
+    """Import each plugin module (which registers its methods), looking first in the folders ``path``
+    (a config file's folder, the working directory); a failure names the module and why."""
+    folders = [str(Path(folder).resolve()) for folder in path]
+    for folder in reversed(folders):
+        if folder not in sys.path:
+            sys.path.insert(0, folder)
+    if folders:
+        importlib.invalidate_caches()
     for module in modules:
         try:
             importlib.import_module(module)

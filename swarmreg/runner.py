@@ -15,6 +15,7 @@ import os
 import signal
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -36,10 +37,48 @@ class SweepSummary:
     failed: int  # stored by this call as failed
     wall_time: float
     out: Path
+    stale: dict[str, int] = dataclasses.field(default_factory=dict)  # stale runs recomputed, by method
+    kept_stale: dict[str, int] = dataclasses.field(default_factory=dict)  # stale runs kept (keep_stale)
 
     def line(self) -> str:
         return (f"{self.total} runs: {self.finished} finished, {self.failed} failed, {self.skipped} already stored"
                 f" ({self.wall_time:.1f} s) -> {self.out / 'runs.sqlite'}")
+
+    def stale_line(self) -> str | None:
+        """One line on the stale runs (stored by other code of their method), or None."""
+        if self.stale:
+            return (f"recomputed {sum(self.stale.values())} stale run(s), whose method's code changed: "
+                    f"{_counts(self.stale)}")
+        if self.kept_stale:
+            return (f"kept {sum(self.kept_stale.values())} stale run(s), made by other code than their method's "
+                    f"now: {_counts(self.kept_stale)}")
+        return None
+
+
+def _counts(by_method: dict[str, int]) -> str:
+    return ", ".join(f"{method} {n}" for method, n in sorted(by_method.items()))
+
+
+RERUN = ("failed", "stale", "all")
+"""What ``rerun`` recomputes besides the runs not stored: failed runs, stale runs (the default unless
+``keep_stale``), or every run."""
+
+
+def _stale(stored: dict[str, tuple[str, str | None]], specs: list[RunSpec]) -> dict[str, str]:
+    """``{key: base_method}`` of the stored runs of ``specs`` whose method fingerprint differs from the
+    code now (runs stored before fingerprints were recorded are not known to be stale)."""
+    from .provenance import method_fingerprint
+    current: dict[str, str | None] = {}
+    stale = {}
+    for spec in specs:
+        method, fingerprint = stored.get(spec.key, (None, None))
+        if fingerprint is None:
+            continue
+        if method not in current:
+            current[method] = method_fingerprint(method)
+        if current[method] is not None and fingerprint != current[method]:
+            stale[spec.key] = method
+    return stale
 
 
 def _init_worker() -> None:
@@ -83,12 +122,12 @@ class _ProcessPool:
 
 
 def _run_pool(specs: list[RunSpec], sweep_name: str, workers: int, emit: Callable[[dict], None],
-              plugins: tuple[str, ...]) -> None:
+              plugins: tuple[str, ...], plugin_path: tuple[str, ...]) -> None:
     """Own process pool; runs whose worker died are rerun alone, and one that kills its own
     single-worker pool too is recorded as failed."""
     suspects: list[RunSpec] = []
     with _ProcessPool(workers) as pool:
-        futures = {pool.submit(execute, s, sweep_name, plugins): s for s in specs}
+        futures = {pool.submit(execute, s, sweep_name, plugins, plugin_path): s for s in specs}
         for fut in cf.as_completed(futures):
             try:
                 emit(fut.result())
@@ -97,17 +136,17 @@ def _run_pool(specs: list[RunSpec], sweep_name: str, workers: int, emit: Callabl
     for spec in suspects:
         with _ProcessPool(1) as pool:
             try:
-                emit(pool.submit(execute, spec, sweep_name, plugins).result())
+                emit(pool.submit(execute, spec, sweep_name, plugins, plugin_path).result())
             except BrokenProcessPool as exc:
                 emit(_worker_died(spec, sweep_name, exc))
 
 
 def _run_executor(specs: list[RunSpec], sweep_name: str, executor: Any, emit: Callable[[dict], None],
-                  plugins: tuple[str, ...]) -> None:
+                  plugins: tuple[str, ...], plugin_path: tuple[str, ...]) -> None:
     """A caller's executor; a ``distributed.Client`` is used through its concurrent.futures view."""
     if hasattr(executor, "get_executor") and not isinstance(executor, cf.Executor):
         executor = executor.get_executor(pure=False)
-    futures = {executor.submit(execute, s, sweep_name, plugins): s for s in specs}
+    futures = {executor.submit(execute, s, sweep_name, plugins, plugin_path): s for s in specs}
     try:
         for fut in cf.as_completed(futures):
             try:
@@ -120,50 +159,65 @@ def _run_executor(specs: list[RunSpec], sweep_name: str, executor: Any, emit: Ca
 
 
 def execute_all(specs: Iterable[RunSpec], emit: Callable[[dict], None], *, sweep_name: str = "",
-                executor: Any = None, workers: int | None = None, plugins: tuple[str, ...] = ()) -> None:
+                executor: Any = None, workers: int | None = None, plugins: tuple[str, ...] = (),
+                plugin_path: tuple[str, ...] = ()) -> None:
     """Execute ``specs`` and pass each record to ``emit`` as it completes (in completion order).
 
-    ``plugins``: modules that register methods, imported in every worker before its runs."""
+    ``plugins``: modules that register methods, imported in every worker before its runs (from the
+    folders ``plugin_path`` first)."""
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
         raise ValueError(f"workers must be a positive int, got {workers!r}")
     specs = list(specs)
     if executor == "serial" or (executor is None and (workers == 1 or len(specs) <= 1)):
         for spec in specs:
-            emit(execute(spec, sweep_name, plugins))
+            emit(execute(spec, sweep_name, plugins, plugin_path))
     elif executor is None or executor == "process":
-        _run_pool(specs, sweep_name, workers or os.cpu_count() or 1, emit, plugins)
+        _run_pool(specs, sweep_name, workers or os.cpu_count() or 1, emit, plugins, plugin_path)
     elif isinstance(executor, str):
         raise ValueError(f"executor must be 'process', 'serial' or an Executor object, got {executor!r}")
     else:
-        _run_executor(specs, sweep_name, executor, emit, plugins)
+        _run_executor(specs, sweep_name, executor, emit, plugins, plugin_path)
 
 
 def run_sweep(sweep: Sweep, out: str | Path, executor: Any = None, workers: int | None = None,
-              retry_failed: bool = False, progress: bool | None = None) -> SweepSummary:
+              retry_failed: bool = False, progress: bool | None = None, rerun: str | None = None,
+              keep_stale: bool = False) -> SweepSummary:
     """Run every run of ``sweep`` not yet stored in ``OUT/runs.sqlite`` and store it.
 
     A run whose spec is stored already is reused, whatever config ran it, so a sweep grows by
     rerunning its config with more datasets, networks, methods, options, lams or seeds. The
     sweep's runs become the store's current runs (what :func:`swarmreg.load_results` returns).
-    ``retry_failed`` reruns runs stored as failed. ``progress`` None shows a tqdm bar only when
-    stderr is a terminal.
+    A stored run is *stale* when its method's code fingerprint differs from the code now; stale runs
+    are recomputed unless ``keep_stale``. ``rerun`` recomputes more: ``"failed"`` (also
+    ``retry_failed=True``), ``"stale"`` (the default) or ``"all"``. ``progress`` None shows a tqdm
+    bar only when stderr is a terminal.
     """
     config = json.dumps(dataclasses.asdict(sweep), sort_keys=True, default=list)
     return run_specs(sweep.runs(), out, name=sweep.name, config=config, executor=executor, workers=workers,
-                     retry_failed=retry_failed, progress=progress, plugins=sweep.plugins)
+                     rerun="failed" if retry_failed and rerun is None else rerun, keep_stale=keep_stale,
+                     progress=progress, plugins=sweep.plugins, plugin_path=sweep.plugin_path)
 
 
 def run_specs(specs: list[RunSpec], out: str | Path, name: str, config: str = "", executor: Any = None,
-              workers: int | None = None, retry_failed: bool = False, progress: bool | None = None,
-              plugins: tuple[str, ...] = ()) -> SweepSummary:
+              workers: int | None = None, rerun: str | None = None, keep_stale: bool = False,
+              progress: bool | None = None, plugins: tuple[str, ...] = (),
+              plugin_path: tuple[str, ...] = ()) -> SweepSummary:
     """:func:`run_sweep` for any list of runs (several sub-sweeps of an experiment in one store)."""
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
         raise ValueError(f"workers must be a positive int, got {workers!r}")
+    if rerun is not None and rerun not in RERUN:
+        raise ValueError(f"rerun must be one of {RERUN}, got {rerun!r}")
+    if keep_stale and rerun in ("stale", "all"):
+        raise ValueError(f"keep_stale contradicts rerun={rerun!r}")
     out = Path(out)
     t0 = time.perf_counter()
     with Store(out) as store:
         store.select(specs, config)  # these become the store's current runs; stored ones are reused
-        done = store.keys(exclude_status="failed") if retry_failed else store.keys()
+        done = set() if rerun == "all" else store.keys(exclude_status="failed") if rerun == "failed" else store.keys()
+        stale = _stale(store.fingerprints(), specs) if rerun != "all" else {}
+        if not keep_stale:
+            done -= set(stale)
+        by_method = dict(Counter(stale.values()))
         todo = list({s.key: s for s in specs if s.key not in done}.values())
         counts = {"finished": 0, "failed": 0}
         show = sys.stderr.isatty() if progress is None else progress
@@ -173,6 +227,8 @@ def run_specs(specs: list[RunSpec], out: str | Path, name: str, config: str = ""
                 counts["failed" if record["status"] == "failed" else "finished"] += 1
                 bar.set_postfix(failed=counts["failed"], refresh=False)
                 bar.update()
-            execute_all(todo, emit, sweep_name=name, executor=executor, workers=workers, plugins=plugins)
+            execute_all(todo, emit, sweep_name=name, executor=executor, workers=workers, plugins=plugins,
+                        plugin_path=plugin_path)
     return SweepSummary(total=len(specs), skipped=len(specs) - len(todo), finished=counts["finished"],
-                        failed=counts["failed"], wall_time=time.perf_counter() - t0, out=out)
+                        failed=counts["failed"], wall_time=time.perf_counter() - t0, out=out,
+                        stale={} if keep_stale else by_method, kept_stale=by_method if keep_stale else {})

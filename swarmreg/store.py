@@ -27,20 +27,26 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-RUN_COLUMNS = (
+PROVENANCE_COLUMNS = ("swarmreg_version", "python_version", "numpy_version", "scipy_version", "library_version",
+                      "method_fingerprint", "blas", "host", "started_at", "finished_at")
+"""Where a run came from (:mod:`swarmreg.provenance`); missing (None) for runs stored before schema 3."""
+
+_V2_COLUMNS = (
     "key", "sweep", "dataset", "hidden", "method", "base_method", "lam", "seed", "split_seed", "budget",
     "status", "fun", "error", "penalty", "weight_norm", "bias_norm", "train_accuracy", "test_accuracy",
     "train_mse", "test_mse", "val_accuracy", "val_mse", "cost", "n_evals", "n_grads", "wall_time", "message", "spec",
 )
+RUN_COLUMNS = _V2_COLUMNS + PROVENANCE_COLUMNS
 _TYPES = {"lam": "REAL", "seed": "INTEGER", "split_seed": "INTEGER", "budget": "REAL", "n_evals": "INTEGER",
           "n_grads": "INTEGER", **{c: "REAL" for c in ("fun", "error", "penalty", "weight_norm", "bias_norm",
                                                        "train_accuracy", "test_accuracy", "train_mse",
                                                        "test_mse", "val_accuracy", "val_mse", "cost",
                                                        "wall_time")}}
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 """Layout version in ``meta``. 1: stores made before versions were recorded (same tables, no
-``current``, a ``fingerprint`` in ``meta``), upgraded in place when a sweep opens them."""
+``current``, a ``fingerprint`` in ``meta``); 2: no provenance columns. Both are upgraded in place
+when a sweep opens them, and read as they are (provenance missing)."""
 
 SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -74,7 +80,7 @@ def _schema_version(db: sqlite3.Connection, path: Path) -> int:
     if version > SCHEMA_VERSION:
         raise StoreError(f"{path} was written by a newer swarmreg (store schema {version}, this swarmreg reads "
                          f"schema {SCHEMA_VERSION} and older); upgrade swarmreg or use another --out folder")
-    if columns != list(RUN_COLUMNS):
+    if columns != list(RUN_COLUMNS) and not (version < 3 and columns == list(_V2_COLUMNS)):
         raise StoreError(f"{path} was written by an incompatible swarmreg (its runs have the columns "
                          f"{', '.join(columns)}); use that swarmreg or another --out folder")
     return version
@@ -102,6 +108,10 @@ class Store:
             if version < SCHEMA_VERSION:
                 with self.db:
                     self.db.executescript(SCHEMA)
+                    stored = {row[1] for row in self.db.execute("PRAGMA table_info(runs)")}
+                    for column in PROVENANCE_COLUMNS:
+                        if column not in stored:
+                            self.db.execute(f"ALTER TABLE runs ADD COLUMN {column} TEXT")
                     self.db.execute("DELETE FROM meta WHERE name = 'fingerprint'")  # schema 1's sweep identity
                     self.db.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
         except sqlite3.DatabaseError as exc:
@@ -124,6 +134,11 @@ class Store:
             self.db.execute("DELETE FROM current")
             self.db.executemany("INSERT INTO current VALUES (?)", ((k,) for k in specs))
             self.db.execute("INSERT OR REPLACE INTO meta VALUES ('config', ?)", (config,))
+
+    def fingerprints(self) -> dict[str, tuple[str, str | None]]:
+        """``{key: (base_method, method_fingerprint)}`` of the stored runs that did not fail."""
+        return {k: (m, f) for k, m, f in
+                self.db.execute("SELECT key, base_method, method_fingerprint FROM runs WHERE status != 'failed'")}
 
     def keys(self, exclude_status: str | None = None) -> set[str]:
         """Keys of the stored runs, leaving out those with ``exclude_status``."""
@@ -186,7 +201,11 @@ def load_results(out: str | Path, current_only: bool = True) -> pd.DataFrame:
         has_current = db.execute("SELECT name FROM sqlite_master WHERE name = 'current'").fetchone() and \
             db.execute("SELECT 1 FROM current LIMIT 1").fetchone()
         where = " WHERE key IN (SELECT key FROM current)" if current_only and has_current else ""
-        return pd.read_sql_query(f"SELECT * FROM runs{where} ORDER BY dataset, hidden, method, lam, seed", db)
+        df = pd.read_sql_query(f"SELECT * FROM runs{where} ORDER BY dataset, hidden, method, lam, seed", db)
+    df = df.reindex(columns=list(RUN_COLUMNS))  # an older store's runs: provenance missing
+    for column in PROVENANCE_COLUMNS:  # text, None where missing, whether the column or its values are
+        df[column] = df[column].astype(object).where(df[column].notna(), None)
+    return df
 
 
 def load_traces(out: str | Path, keys: Iterable[str] | None = None) -> dict[str, dict[str, np.ndarray]]:

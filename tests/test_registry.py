@@ -4,6 +4,7 @@ suite catching broken methods, and the ``swarmreg methods`` listing."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -343,11 +344,16 @@ batch = 10
 
 
 def test_plugin_sweep_runs_under_the_process_pool(tmp_path):
-    cfg = tmp_path / "plugin.toml"
+    """The plugin next to the config is found with no PYTHONPATH, run from another folder with ``-P``
+    (as the ``swarmreg`` script runs: the working directory is not on the import path)."""
+    project = tmp_path / "project"
+    project.mkdir()
+    shutil.copy(EXAMPLES / "hill_climb.py", project)
+    cfg = project / "plugin.toml"
     cfg.write_text(PLUGIN_CONFIG)
     out = tmp_path / "out"
-    proc = subprocess.run([sys.executable, "-m", "swarmreg", "run", str(cfg), "--out", str(out), "--workers", "2"],
-                          capture_output=True, text=True, timeout=300, env=env_with(EXAMPLES), cwd=tmp_path)
+    proc = subprocess.run([sys.executable, "-P", "-m", "swarmreg", "run", str(cfg), "--out", str(out),
+                           "--workers", "2"], capture_output=True, text=True, timeout=300, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     df = sr.load_results(out)
     assert len(df) == 8 and set(df["status"]) == {"budget"}
@@ -391,12 +397,17 @@ def test_methods_command_lists_every_method_with_options_defaults_and_comments(c
     assert "    n_particles = 40  # swarm size" in out
 
 
-def test_methods_command_with_plugins_lists_them(tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "swarmreg", "methods", "--plugins", "hill_climb"],
-                          capture_output=True, text=True, timeout=120, env=env_with(EXAMPLES), cwd=tmp_path)
+@pytest.mark.parametrize("plugins", [["--plugins", "hill_climb"], ["--plugins", "json,hill_climb"],
+                                     ["--plugins", "json", "--plugins", "hill_climb"]])
+def test_methods_command_with_plugins_from_the_working_directory_lists_them(plugins):
+    """``-P``: the working directory is on the import path only because ``--plugins`` puts it there;
+    the positional name after the flag is a method name, not a second module."""
+    proc = subprocess.run([sys.executable, "-P", "-m", "swarmreg", "methods", *plugins, "hill-climb"],
+                          capture_output=True, text=True, timeout=120, cwd=EXAMPLES)
     assert proc.returncode == 0, proc.stderr
-    assert "hill-climb (gradient-free): Keep the best of each batch" in proc.stdout
+    assert proc.stdout.startswith("hill-climb (gradient-free): Keep the best of each batch")
     assert "    batch = 20  # candidates per step, evaluated as one swarm" in proc.stdout
+    assert "pso" not in proc.stdout
 
 
 def test_methods_command_refuses_an_unknown_name(capsys):
