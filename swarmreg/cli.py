@@ -5,12 +5,43 @@ Bad input: one line on stderr, exit 2."""
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 from . import __version__
 from ._pipes import StdoutClosed, closed_pipe_exit, guarded_stdout
+
+
+class Stopped(KeyboardInterrupt):
+    """SIGTERM or SIGHUP, stopping a sweep as Ctrl-C does: finished runs kept, workers ended, lock released."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+@contextmanager
+def _stop_on_signals() -> Iterator[None]:
+    """Within the block, SIGTERM and SIGHUP raise :class:`Stopped` (a ``KeyboardInterrupt``)."""
+    def stop(signum: int, frame: object) -> None:
+        raise Stopped(signum)
+    previous = {signum: signal.signal(signum, stop) for signum in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def _interrupted(exc: KeyboardInterrupt, kept: str) -> int:
+    """One line for a sweep stopped by a signal; the exit status 128 + its number."""
+    signum = getattr(exc, "signum", signal.SIGINT)
+    print(f"swarmreg: interrupted ({signal.Signals(signum).name}); finished runs are kept {kept}; "
+          f"rerun the same command to resume", file=sys.stderr)
+    return 128 + signum
 
 
 class UsageError(Exception):
@@ -162,14 +193,13 @@ def _run(args: argparse.Namespace) -> int:
     elif args.scheduler:
         raise UsageError("--scheduler is only used with --executor dask")
     try:
-        summary = run_sweep(sweep, args.out, executor=executor, workers=args.workers, rerun=args.rerun,
-                            keep_stale=args.keep_stale)
+        with _stop_on_signals():
+            summary = run_sweep(sweep, args.out, executor=executor, workers=args.workers, rerun=args.rerun,
+                                keep_stale=args.keep_stale)
     except StoreError as exc:
         raise UsageError(str(exc)) from None
-    except KeyboardInterrupt:
-        print(f"swarmreg: interrupted; finished runs are kept in {args.out / 'runs.sqlite'}; "
-              f"rerun the same command to resume", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:
+        return _interrupted(exc, f"in {args.out / 'runs.sqlite'}")
     finally:
         if client is not None:
             client.close()
@@ -285,13 +315,12 @@ def _reproduce(args: argparse.Namespace) -> int:
     _check_out(args.out)
     profile = args.profile or ("quick" if args.quick else "full")
     try:
-        report = reproduce(args.out, profile, args.workers, args.only, force=args.force)
+        with _stop_on_signals():
+            report = reproduce(args.out, profile, args.workers, args.only, force=args.force)
     except (StoreError, ReportFolderError) as exc:
         raise UsageError(str(exc)) from None
-    except KeyboardInterrupt:
-        print(f"swarmreg: interrupted; finished runs are kept under {args.out}; rerun the same command to resume",
-              file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:
+        return _interrupted(exc, f"under {args.out}")
     print(report)
     return 0
 

@@ -8,12 +8,14 @@ process writes the store, one committed row per run, so an interrupted sweep res
 from __future__ import annotations
 
 import concurrent.futures as cf
+import ctypes
 import dataclasses
 import json
 import multiprocessing
 import os
 import signal
 import sys
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -81,12 +83,38 @@ def _stale(stored: dict[str, tuple[str, str | None]], specs: list[RunSpec]) -> d
     return stale
 
 
-def _init_worker() -> None:
-    """Pool initializer: one BLAS thread per worker (N workers use N cores, not N x cores), and
-    Ctrl-C left to the parent, which stops the pool itself."""
+KILL_AFTER_ENV = "SWARMREG_TEST_KILL_AFTER"
+"""Test hook: when set to ``k``, the sweep's process kills itself (SIGKILL) right after the k-th run it
+stores is committed, so a test can check that every run stored before a crash is there."""
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent(parent: int) -> None:
+    """End this worker when ``parent`` dies, however it dies: on Linux the kernel sends SIGKILL
+    (``prctl(PR_SET_PDEATHSIG)``); elsewhere a thread watches the parent's PID."""
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    else:
+        def watch() -> None:
+            while os.getppid() == parent:
+                time.sleep(1.0)
+            os._exit(1)
+        threading.Thread(target=watch, daemon=True).start()
+    if os.getppid() != parent:  # the parent died before the line above
+        os._exit(1)
+
+
+def _init_worker(parent: int) -> None:
+    """Pool initializer: one BLAS thread per worker (N workers use N cores, not N x cores), Ctrl-C
+    left to the parent, which stops the pool itself, SIGTERM and SIGHUP ending the worker, and the
+    worker ending with the parent."""
     from threadpoolctl import threadpool_limits
     threadpool_limits(1)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, signal.SIG_DFL)
+    _die_with_parent(parent)
 
 
 def _worker_died(spec: RunSpec, sweep_name: str, exc: BaseException) -> dict[str, Any]:
@@ -106,7 +134,7 @@ class _ProcessPool:
 
     def __init__(self, workers: int):
         self.pool = cf.ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(_start_method()),
-                                           initializer=_init_worker)
+                                           initializer=_init_worker, initargs=(os.getpid(),))
 
     def __enter__(self) -> cf.ProcessPoolExecutor:
         return self.pool
@@ -219,12 +247,15 @@ def run_specs(specs: list[RunSpec], out: str | Path, name: str, config: str = ""
             done -= set(stale)
         by_method = dict(Counter(stale.values()))
         todo = list({s.key: s for s in specs if s.key not in done}.values())
+        kill_after = int(os.environ.get(KILL_AFTER_ENV, "0"))
         counts = {"finished": 0, "failed": 0}
         show = sys.stderr.isatty() if progress is None else progress
         with tqdm(total=len(todo), desc=name, unit="run", disable=not show, file=sys.stderr) as bar:
             def emit(record: dict) -> None:
                 store.write(record)
                 counts["failed" if record["status"] == "failed" else "finished"] += 1
+                if counts["failed"] + counts["finished"] == kill_after:
+                    os.kill(os.getpid(), signal.SIGKILL)
                 bar.set_postfix(failed=counts["failed"], refresh=False)
                 bar.update()
             execute_all(todo, emit, sweep_name=name, executor=executor, workers=workers, plugins=plugins,

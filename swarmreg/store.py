@@ -19,8 +19,11 @@ import fcntl
 import json
 import os
 import sqlite3
+import sys
+import weakref
 from collections.abc import Iterable
 from contextlib import closing
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -92,14 +95,22 @@ class Store:
     def __init__(self, out: str | Path):
         self.out = Path(out)
         self.out.mkdir(parents=True, exist_ok=True)
-        self._lock = open(self.out / ".lock", "w")  # noqa: SIM115 - held for the store's lifetime
+        self._lock = open(self.out / ".lock", "a+")  # noqa: SIM115 - held for the store's lifetime
         try:
             fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             self._lock.close()
             raise StoreError(f"{self.out} is in use by another running sweep (lock {self.out / '.lock'})") from None
+        self._lock.seek(0)
+        owner = self._lock.read().strip()
+        if owner.isdigit() and int(owner) != os.getpid():  # a sweep that ended without closing its store
+            print(f"swarmreg: taking over the lock of {self.out}, left by process {owner}, which is no longer "
+                  "running", file=sys.stderr)
+        self._lock.seek(0)
+        self._lock.truncate()
         self._lock.write(str(os.getpid()))
         self._lock.flush()
+        os.register_at_fork(after_in_child=partial(_drop_lock, weakref.ref(self)))
         self.db = sqlite3.connect(db_path(self.out))
         try:
             self.db.execute("PRAGMA journal_mode=WAL")
@@ -157,15 +168,27 @@ class Store:
                             (record["key"], json.dumps(trace), json.dumps(record.get("x"))))
 
     def close(self) -> None:
+        """Close the database and release the lock, leaving the lock file empty (no owner)."""
         self.db.close()
-        fcntl.flock(self._lock, fcntl.LOCK_UN)
-        self._lock.close()
+        if not self._lock.closed:
+            self._lock.truncate(0)
+            self._lock.flush()
+            fcntl.flock(self._lock, fcntl.LOCK_UN)
+            self._lock.close()
 
     def __enter__(self) -> Store:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _drop_lock(ref: weakref.ref) -> None:
+    """In a forked child (a pool worker): close the child's copy of the lock file, so the lock is
+    held by the sweep's process alone and ends with it."""
+    store = ref()
+    if store is not None and not store._lock.closed:
+        store._lock.close()
 
 
 def _identity(spec_class: Any, text: str | None) -> str | None:
