@@ -21,6 +21,7 @@ import pytest
 
 import swarmreg as sr
 from swarmreg import cli
+from swarmreg.runner import KILL_AFTER_ENV
 from swarmreg.store import RUN_COLUMNS
 
 CONFIG = """\
@@ -189,6 +190,27 @@ def test_cli_dask_executor_matches_process_pool(tmp_path, scheduler, pool_out):
     summary = f"{N_RUNS} runs: {N_RUNS - N_FAILED} finished, {N_FAILED} failed, 0 already stored"
     assert any(line.startswith(summary) for line in proc.stderr.splitlines()), proc.stderr
     assert_same_results(out, pool_out)
+
+
+def test_a_dask_sweep_killed_right_after_its_kth_stored_run_has_exactly_k_runs_stored(tmp_path, scheduler,
+                                                                                       pool_out):
+    """The runner kills itself (SIGKILL) right after committing its 3rd run (a test-only hook): the
+    store holds those 3, equal to the pool's, and the rerun completes the sweep."""
+    cfg = tmp_path / "dask.toml"
+    cfg.write_text(CONFIG)
+    out = tmp_path / "out"
+    args = [sys.executable, "-m", "swarmreg", "run", str(cfg), "--out", str(out), "--executor", "dask",
+            "--scheduler", scheduler]
+    crashed = subprocess.run(args, cwd=tmp_path, capture_output=True, text=True, timeout=300,
+                             env={**os.environ, KILL_AFTER_ENV: "3"})
+    assert crashed.returncode == -signal.SIGKILL, crashed.stderr
+    stored = sr.load_results(out).set_index("key")
+    pool = sr.load_results(pool_out).set_index("key")
+    assert len(stored) == 3
+    pd.testing.assert_frame_equal(stored[VALUE_COLUMNS[1:]], pool.loc[stored.index, VALUE_COLUMNS[1:]],
+                                  check_exact=True)
+    done = subprocess.run(args, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert f"{N_RUNS - 3} finished, {N_FAILED} failed, 3 already stored" in done.stderr, done.stderr
 
 
 def test_cli_dask_executor_without_failures_exits_0(tmp_path, scheduler, capsys):
