@@ -268,6 +268,22 @@ def test_the_problem_a_method_sees_holds_no_data_and_cannot_evaluate():
     assert problem.n_items == 60 and problem.init_scale.shape == problem.weight_mask.shape == (43,)
 
 
+def test_budget_objective_is_deprecated_and_observe_cannot_search():
+    from swarmreg.budget import OBSERVE_SLACK, Budget
+    obj = sr.testing.problem()
+    budget = Budget(obj, 10)
+    with pytest.warns(DeprecationWarning, match="budget.problem"):
+        assert budget.objective is obj
+    w = obj.net.init(np.random.default_rng(0))
+    for _ in range(OBSERVE_SLACK):
+        assert budget.observe(w) == obj(w)
+    with pytest.raises(RuntimeError, match="may not search"):
+        budget.observe(w)
+    budget(w)  # one charged call allows one more observation
+    budget.observe(w)
+    assert (budget.n_observed, budget.cost) == (OBSERVE_SLACK + 1, 1.0)
+
+
 def test_check_method_catches_a_global_rng_user_even_when_seeded_alike(registered):
     # a method that seeds numpy's global RNG from its run gives the same bits, but moves the global state
     def seeds_globally(budget, x0, rng, opts):
