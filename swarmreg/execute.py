@@ -51,6 +51,15 @@ def _finite_or_none(value: float) -> float | None:
     return float(value) if value is not None and math.isfinite(value) else None
 
 
+def _provenance_if_known(method: str) -> dict[str, Any]:
+    """The provenance of a failed run, where its method is known (a plugin that failed to import in a
+    worker leaves it unknown)."""
+    try:
+        return provenance(method)
+    except ValueError:
+        return {}
+
+
 def spec_record(spec: RunSpec, sweep_name: str) -> dict[str, Any]:
     """The store columns that come from the spec alone, before the run's results."""
     return {"key": spec.key, "sweep": sweep_name, "dataset": spec.dataset, "hidden": json.dumps(list(spec.hidden)),
@@ -76,6 +85,7 @@ def execute(spec: RunSpec, sweep_name: str = "", plugins: tuple[str, ...] = (),
     except Exception as exc:  # a failing run is recorded, and the sweep goes on
         last = traceback.extract_tb(exc.__traceback__)[-1]
         record.update(status="failed", wall_time=time.perf_counter() - t0, finished_at=now(),
+                      **_provenance_if_known(spec.base_method),
                       message=f"{type(exc).__name__}: {exc} ({last.filename.rsplit('/', 1)[-1]}:{last.lineno})")
         return record
     record.update(

@@ -211,7 +211,9 @@ def test_a_dask_sweep_killed_right_after_its_kth_stored_run_has_exactly_k_runs_s
                                   check_dtype=False,
                                   check_exact=True)
     done = subprocess.run(args, cwd=tmp_path, capture_output=True, text=True, timeout=300)
-    assert f"{N_RUNS - 3} finished, {N_FAILED} failed, 3 already stored" in done.stderr, done.stderr
+    assert f"taking over the lock of {out}, left by process" in done.stderr.splitlines()[0]
+    assert f"{N_RUNS} runs: " in done.stderr and ", 3 already stored" in done.stderr, done.stderr
+    assert len(sr.load_results(out)) == N_RUNS
 
 
 def test_cli_dask_executor_without_failures_exits_0(tmp_path, scheduler, capsys):
