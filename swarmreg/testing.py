@@ -24,28 +24,80 @@ ODD_BUDGETS = (97, 333.5, 1001, 1777.25)
 """Budgets that fit no swarm or simplex size evenly, so a method that rounds its own count overspends."""
 
 
+def _rows(w: Any) -> int:
+    """Weight vectors in ``w``: a vector, a swarm, or a network's unpacked layers."""
+    if isinstance(w, list):  # the first weight matrix: (fan_in, fan_out), or (P, fan_in, fan_out) for a swarm
+        first = w[0][0]
+        return 1 if np.ndim(first) == 2 else np.shape(first)[0]
+    return 1 if np.ndim(w) <= 1 else np.shape(w)[0]
+
+
+def _counted_pass(name: str) -> Callable[..., Any]:
+    """A :class:`_CountingNetwork` method: the outermost forward pass outside the objective is counted."""
+    def method(self: _CountingNetwork, X: Any, w: Any, *args: Any, **kwargs: Any) -> Any:
+        was_inside = self.inside
+        if not was_inside:
+            self.outside += _rows(w)
+        self.inside = True
+        try:
+            return getattr(Network, name)(self, X, w, *args, **kwargs)
+        finally:
+            self.inside = was_inside
+    return method
+
+
+class _CountingNetwork(Network):
+    """The problem's network, counting the weight vectors it is run on outside the objective
+    (``outside``): forward passes on data a method kept for itself."""
+
+    outside = 0
+    inside = False
+    activations = _counted_pass("activations")
+    _forward_layers = _counted_pass("_forward_layers")
+    swarm_logits = _counted_pass("swarm_logits")
+    block_logits = _counted_pass("block_logits")
+
+
 class _CountingObjective(Objective):
     """The problem's objective, counting every vector it evaluates (``vectors``: ``J`` or ``E`` on
-    the full set) and every item that goes through a gradient (``grad_items``)."""
+    the full set, and the network's passes outside it) and every item that goes through a gradient
+    (``grad_items``)."""
 
-    vectors = 0
+    own_vectors = 0
     grad_items = 0
+
+    @property
+    def vectors(self) -> int:
+        return self.own_vectors + self.net.outside
 
     @property
     def evaluations(self) -> int:
         return self.vectors + self.grad_items
 
+    def _inside(self, method: Callable[..., Any], *args: Any) -> Any:
+        was_inside, self.net.inside = self.net.inside, True
+        try:
+            return method(*args)
+        finally:
+            self.net.inside = was_inside
+
     def __call__(self, w):
-        self.vectors += 1 if np.ndim(w) == 1 else np.shape(w)[0]
-        return super().__call__(w)
+        self.own_vectors += _rows(w)
+        return self._inside(super().__call__, w)
 
     def error(self, w, idx=None):
-        self.vectors += 1 if np.ndim(w) == 1 else np.shape(w)[0]
-        return super().error(w, idx)
+        self.own_vectors += _rows(w)
+        return self._inside(super().error, w, idx)
 
     def error_and_gradient(self, w, idx=None):
         self.grad_items += self.n_items if idx is None else len(idx)
-        return super().error_and_gradient(w, idx)
+        return self._inside(super().error_and_gradient, w, idx)
+
+    def fun_and_gradient(self, w):
+        return self._inside(super().fun_and_gradient, w)
+
+    def penalty(self, w):
+        return self._inside(super().penalty, w)
 
 
 def problem(lam: float = 0.01) -> Objective:
@@ -57,7 +109,7 @@ def problem(lam: float = 0.01) -> Objective:
     keep = np.concatenate([np.flatnonzero(y == k)[:20] for k in range(3)])
     X, y = X[keep], y[keep]
     X = (X - X.mean(axis=0)) / X.std(axis=0)
-    return _CountingObjective(Network((4, 5, 3)), X, y, lam=lam)
+    return _CountingObjective(_CountingNetwork((4, 5, 3)), X, y, lam=lam)
 
 
 def fingerprint(res: Result) -> str:

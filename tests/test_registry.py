@@ -239,8 +239,25 @@ def screens_for_free(budget, x0, rng, opts):
     return budget.best_x, "budget", "done"
 
 
-def test_check_method_catches_evaluations_outside_the_budget_with_both_counts(registered):
-    sr.register_method("screener", options=StepOptions)(screens_for_free)
+def screens_on_its_own_data(budget, x0, rng, opts):
+    """Screens 10 candidates for every one it pays for with the network's forward pass on data it
+    loaded itself: no objective involved."""
+    data = sr.testing.problem(budget.problem.lam)
+    X, y = data.X, data.y.astype(int)
+    net = budget.problem.net
+    budget(x0)
+    budget.record(budget.best_fun)
+    while budget.can_afford(evals=1):
+        candidates = budget.best_x + 0.1 * rng.standard_normal((10, x0.size))
+        losses = -np.log(net.forward(X, candidates)[:, np.arange(len(y)), y]).mean(axis=1)
+        budget(candidates[int(np.argmin(losses))])
+        budget.record(budget.best_fun)
+    return budget.best_x, "budget", "done"
+
+
+@pytest.mark.parametrize("screen", [screens_for_free, screens_on_its_own_data])
+def test_check_method_catches_evaluations_outside_the_budget_with_both_counts(screen, registered):
+    sr.register_method("screener", options=StepOptions)(screen)
     registered.append("screener")
     with pytest.raises(AssertionError, match=r"method 'screener' breaks the rule 'evaluates-only-through-budget': "
                                              r"the run evaluated 6590 vector\(s\).* charged 600 vector\(s\)"):
