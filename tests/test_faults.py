@@ -186,7 +186,7 @@ def test_kill_9_of_the_whole_sweep_then_rerun(tmp_path, cfg, reference):
     assert_rows_match_reference(out, reference, complete=True)
 
 
-@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP], ids=lambda s: s.name)
 def test_a_signal_stops_cleanly_keeps_finished_runs_and_resumes(tmp_path, cfg, reference, signum):
     """Ctrl-C, ``kill -TERM`` and a closed terminal (SIGHUP) to the parent alone: one line, exit
     128 + signal number, no worker left, the lock released, and the rerun completes the sweep."""
