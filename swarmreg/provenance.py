@@ -15,10 +15,12 @@ import os
 import platform
 import socket
 import sys
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from functools import cache, partial
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -130,6 +132,23 @@ def provenance(method: str) -> dict[str, str | None]:
             "numpy_version": np.__version__, "scipy_version": scipy.__version__,
             "library_version": library_version(method), "method_fingerprint": method_fingerprint(method),
             "blas": blas(), "host": socket.gethostname()}
+
+
+def stale_runs(stored: Mapping[str, tuple[str, str | None]], specs: Iterable[Any]) -> dict[str, str]:
+    """``{key: base_method}`` of the stored runs of ``specs`` whose method fingerprint differs from the
+    code now (runs stored before fingerprints were recorded are not known to be stale); ``stored`` is
+    ``{key: (base_method, fingerprint)}``, ``specs`` objects with ``key``."""
+    current: dict[str, str | None] = {}
+    stale = {}
+    for spec in specs:
+        method, fingerprint = stored.get(spec.key, (None, None))
+        if fingerprint is None:
+            continue
+        if method not in current:
+            current[method] = method_fingerprint(method)
+        if current[method] is not None and fingerprint != current[method]:
+            stale[spec.key] = method
+    return stale
 
 
 def mixed_note(df: pd.DataFrame) -> str | None:

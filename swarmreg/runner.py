@@ -27,6 +27,7 @@ from typing import Any
 from tqdm import tqdm
 
 from .execute import execute, spec_record
+from .provenance import stale_runs
 from .store import Store
 from .sweep import RunSpec, Sweep
 
@@ -64,23 +65,6 @@ def _counts(by_method: dict[str, int]) -> str:
 RERUN = ("failed", "stale", "all")
 """What ``rerun`` recomputes besides the runs not stored: failed runs, stale runs (the default unless
 ``keep_stale``), or every run."""
-
-
-def _stale(stored: dict[str, tuple[str, str | None]], specs: list[RunSpec]) -> dict[str, str]:
-    """``{key: base_method}`` of the stored runs of ``specs`` whose method fingerprint differs from the
-    code now (runs stored before fingerprints were recorded are not known to be stale)."""
-    from .provenance import method_fingerprint
-    current: dict[str, str | None] = {}
-    stale = {}
-    for spec in specs:
-        method, fingerprint = stored.get(spec.key, (None, None))
-        if fingerprint is None:
-            continue
-        if method not in current:
-            current[method] = method_fingerprint(method)
-        if current[method] is not None and fingerprint != current[method]:
-            stale[spec.key] = method
-    return stale
 
 
 KILL_AFTER_ENV = "SWARMREG_TEST_KILL_AFTER"
@@ -242,7 +226,7 @@ def run_specs(specs: list[RunSpec], out: str | Path, name: str, config: str = ""
     with Store(out) as store:
         store.select(specs, config)  # these become the store's current runs; stored ones are reused
         done = set() if rerun == "all" else store.keys(exclude_status="failed") if rerun == "failed" else store.keys()
-        stale = _stale(store.fingerprints(), specs) if rerun != "all" else {}
+        stale = stale_runs(store.fingerprints(), specs) if rerun != "all" else {}
         if not keep_stale:
             done -= set(stale)
         by_method = dict(Counter(stale.values()))
