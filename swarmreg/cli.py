@@ -5,12 +5,43 @@ Bad input: one line on stderr, exit 2."""
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 from . import __version__
 from ._pipes import StdoutClosed, closed_pipe_exit, guarded_stdout
+
+
+class Stopped(KeyboardInterrupt):
+    """SIGTERM or SIGHUP, stopping a sweep as Ctrl-C does: finished runs kept, workers ended, lock released."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+@contextmanager
+def _stop_on_signals() -> Iterator[None]:
+    """Within the block, SIGTERM and SIGHUP raise :class:`Stopped` (a ``KeyboardInterrupt``)."""
+    def stop(signum: int, frame: object) -> None:
+        raise Stopped(signum)
+    previous = {signum: signal.signal(signum, stop) for signum in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def _interrupted(exc: KeyboardInterrupt, kept: str) -> int:
+    """One line for a sweep stopped by a signal; the exit status 128 + its number."""
+    signum = getattr(exc, "signum", signal.SIGINT)
+    print(f"swarmreg: interrupted ({signal.Signals(signum).name}); finished runs are kept {kept}; "
+          f"rerun the same command to resume", file=sys.stderr)
+    return 128 + signum
 
 
 class UsageError(Exception):
@@ -48,7 +79,13 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--executor", choices=("process", "serial", "dask"), default="process")
     r.add_argument("--workers", type=int, default=None, help="local processes (default: all cores)")
     r.add_argument("--scheduler", help="Dask scheduler address, e.g. tcp://127.0.0.1:8786")
-    r.add_argument("--retry-failed", action="store_true", help="rerun runs stored as failed")
+    r.add_argument("--rerun", choices=("failed", "stale", "all"), default=None,
+                   help="recompute these stored runs too: failed ones, stale ones (made by other code of their "
+                        "method; the default) or all")
+    r.add_argument("--retry-failed", dest="rerun", action="store_const", const="failed",
+                   help="the same as --rerun failed")
+    r.add_argument("--keep-stale", action="store_true",
+                   help="keep stored runs made by other code of their method instead of recomputing them")
 
     t = sub.add_parser("table", help="mean and std over seeds of a stored sweep")
     t.add_argument("out", type=Path)
@@ -76,8 +113,9 @@ def _parser() -> argparse.ArgumentParser:
 
     m = sub.add_parser("methods", help="list every registered method with its options and defaults")
     m.add_argument("names", nargs="*", help="only these methods (default: all)")
-    m.add_argument("--plugins", nargs="+", default=[], metavar="MODULE",
-                   help="import these modules first (they register their methods)")
+    m.add_argument("--plugins", action="extend", type=_modules, default=[], metavar="MODULE[,MODULE...]",
+                   help="import this module first, from the working directory or the import path (it registers "
+                        "its methods); repeat the flag or give a comma list for several")
 
     x = sub.add_parser("reproduce", help="run the five experiments and write OUT/REPORT.md")
     x.add_argument("--quick", action="store_true", help="the quick profile (about 1.5 minutes on 2 cores)")
@@ -90,6 +128,14 @@ def _parser() -> argparse.ArgumentParser:
     x.add_argument("--only", nargs="+", default=None,
                    help="run only these experiments: their OUT/<name>/SECTION.md are written, REPORT.md is not")
     return p
+
+
+def _modules(text: str) -> list[str]:
+    """``--plugins a,b``: the module names of one flag."""
+    names = [name.strip() for name in text.split(",")]
+    if not all(names):
+        raise argparse.ArgumentTypeError(f"empty module name in {text!r}")
+    return names
 
 
 def _check_out(out: Path) -> None:
@@ -126,6 +172,8 @@ def _run(args: argparse.Namespace) -> int:
     from .store import StoreError
     from .sweep import Sweep
     _positive(args.workers, "--workers")
+    if args.keep_stale and args.rerun in ("stale", "all"):
+        raise UsageError(f"--keep-stale contradicts --rerun {args.rerun}")
     sweep = Sweep.from_toml(args.config)
     for note in sweep.notes:  # how the task of a CSV data set was inferred
         print(f"swarmreg: {note}", file=sys.stderr)
@@ -145,34 +193,40 @@ def _run(args: argparse.Namespace) -> int:
     elif args.scheduler:
         raise UsageError("--scheduler is only used with --executor dask")
     try:
-        summary = run_sweep(sweep, args.out, executor=executor, workers=args.workers,
-                            retry_failed=args.retry_failed)
+        with _stop_on_signals():
+            summary = run_sweep(sweep, args.out, executor=executor, workers=args.workers, rerun=args.rerun,
+                                keep_stale=args.keep_stale)
     except StoreError as exc:
         raise UsageError(str(exc)) from None
-    except KeyboardInterrupt:
-        print(f"swarmreg: interrupted; finished runs are kept in {args.out / 'runs.sqlite'}; "
-              f"rerun the same command to resume", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:
+        return _interrupted(exc, f"in {args.out / 'runs.sqlite'}")
     finally:
         if client is not None:
             client.close()
+    if (stale := summary.stale_line()) is not None:
+        print(f"swarmreg: {stale}", file=sys.stderr)
     print(summary.line(), file=sys.stderr)
     from .store import load_results
     failed = load_results(args.out).query("status == 'failed'")
     if len(failed):
         print(f"swarmreg: {len(failed)} run(s) failed, e.g. {failed['message'].iloc[0]}; "
-              f"rerun with --retry-failed", file=sys.stderr)
+              f"rerun with --rerun failed", file=sys.stderr)
         return 1
     return 0
 
 
 def _load(out: Path, all_runs: bool = False):
-    """The runs of the config last run into ``out`` (every stored run with ``all_runs``)."""
+    """The runs of the config last run into ``out`` (every stored run with ``all_runs``), with a line
+    on stderr when one method's runs come from more than one code fingerprint or library version."""
+    from .provenance import mixed_note
     from .store import StoreError, load_results
     try:
-        return load_results(out, current_only=not all_runs)
+        df = load_results(out, current_only=not all_runs)
     except (FileNotFoundError, StoreError) as exc:
         raise UsageError(str(exc)) from None
+    if (note := mixed_note(df)) is not None:
+        print(note, file=sys.stderr)
+    return df
 
 
 def _table(args: argparse.Namespace) -> int:
@@ -234,7 +288,7 @@ def _plot_profiles(out: Path, df, to: Path) -> int:
 def _methods(args: argparse.Namespace) -> int:
     from .registry import METHODS, PluginError, get_method, import_plugins
     try:
-        import_plugins(args.plugins)
+        import_plugins(args.plugins, path=[Path.cwd()])
     except PluginError as exc:
         raise UsageError(str(exc)) from None
     methods = [get_method(n) for n in args.names] if args.names else [METHODS[n] for n in METHODS]
@@ -261,13 +315,12 @@ def _reproduce(args: argparse.Namespace) -> int:
     _check_out(args.out)
     profile = args.profile or ("quick" if args.quick else "full")
     try:
-        report = reproduce(args.out, profile, args.workers, args.only, force=args.force)
+        with _stop_on_signals():
+            report = reproduce(args.out, profile, args.workers, args.only, force=args.force)
     except (StoreError, ReportFolderError) as exc:
         raise UsageError(str(exc)) from None
-    except KeyboardInterrupt:
-        print(f"swarmreg: interrupted; finished runs are kept under {args.out}; rerun the same command to resume",
-              file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:
+        return _interrupted(exc, f"under {args.out}")
     print(report)
     return 0
 

@@ -16,6 +16,7 @@ from .datasets import Dataset, load
 from .minimize import minimize
 from .network import Network
 from .objective import Objective
+from .provenance import now, provenance
 from .registry import import_plugins
 from .sweep import RunSpec
 
@@ -50,6 +51,15 @@ def _finite_or_none(value: float) -> float | None:
     return float(value) if value is not None and math.isfinite(value) else None
 
 
+def _provenance_if_known(method: str) -> dict[str, Any]:
+    """The provenance of a failed run, where its method is known (a plugin that failed to import in a
+    worker leaves it unknown)."""
+    try:
+        return provenance(method)
+    except ValueError:
+        return {}
+
+
 def spec_record(spec: RunSpec, sweep_name: str) -> dict[str, Any]:
     """The store columns that come from the spec alone, before the run's results."""
     return {"key": spec.key, "sweep": sweep_name, "dataset": spec.dataset, "hidden": json.dumps(list(spec.hidden)),
@@ -57,22 +67,25 @@ def spec_record(spec: RunSpec, sweep_name: str) -> dict[str, Any]:
             "split_seed": spec.split_seed, "budget": spec.budget, "spec": spec.canonical()}
 
 
-def execute(spec: RunSpec, sweep_name: str = "", plugins: tuple[str, ...] = ()) -> dict[str, Any]:
+def execute(spec: RunSpec, sweep_name: str = "", plugins: tuple[str, ...] = (),
+            plugin_path: tuple[str, ...] = ()) -> dict[str, Any]:
     """Run ``spec`` and return its store record; an exception becomes a ``failed`` record.
 
-    ``plugins`` are imported first (a no-op where they already are), so a worker process that did
-    not inherit the parent's imports (spawn, Dask) knows the methods they register.
+    ``plugins`` are imported first (a no-op where they already are), from the folders
+    ``plugin_path`` first, so a worker process that did not inherit the parent's imports (spawn,
+    Dask) knows the methods they register.
     """
-    record = spec_record(spec, sweep_name)
+    record = {**spec_record(spec, sweep_name), "started_at": now()}
     t0 = time.perf_counter()
     try:
-        import_plugins(plugins)
+        import_plugins(plugins, plugin_path)
         ds, obj = problem(spec)
         net = obj.net
         res = minimize(obj, spec.base_method, budget=spec.budget, seed=spec.seed, **spec.options)
     except Exception as exc:  # a failing run is recorded, and the sweep goes on
         last = traceback.extract_tb(exc.__traceback__)[-1]
-        record.update(status="failed", wall_time=time.perf_counter() - t0,
+        record.update(status="failed", wall_time=time.perf_counter() - t0, finished_at=now(),
+                      **_provenance_if_known(spec.base_method),
                       message=f"{type(exc).__name__}: {exc} ({last.filename.rsplit('/', 1)[-1]}:{last.lineno})")
         return record
     record.update(
@@ -80,5 +93,6 @@ def execute(spec: RunSpec, sweep_name: str = "", plugins: tuple[str, ...] = ()) 
         penalty=_finite_or_none(res.penalty), weight_norm=res.weight_norm, bias_norm=res.bias_norm,
         cost=res.cost, n_evals=res.n_evals, n_grads=res.n_grads, wall_time=res.wall_time,
         trace={k: v.tolist() for k, v in res.trace.items()}, x=res.x.tolist(), **_metrics(ds, net, res.x),
+        **provenance(spec.base_method), finished_at=now(),
     )
     return record

@@ -19,28 +19,37 @@ import fcntl
 import json
 import os
 import sqlite3
+import sys
+import weakref
 from collections.abc import Iterable
 from contextlib import closing
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-RUN_COLUMNS = (
+PROVENANCE_COLUMNS = ("swarmreg_version", "python_version", "numpy_version", "scipy_version", "library_version",
+                      "method_fingerprint", "blas", "host", "started_at", "finished_at")
+"""Where a run came from (:mod:`swarmreg.provenance`); missing (None) for runs stored before schema 3."""
+
+_V2_COLUMNS = (
     "key", "sweep", "dataset", "hidden", "method", "base_method", "lam", "seed", "split_seed", "budget",
     "status", "fun", "error", "penalty", "weight_norm", "bias_norm", "train_accuracy", "test_accuracy",
     "train_mse", "test_mse", "val_accuracy", "val_mse", "cost", "n_evals", "n_grads", "wall_time", "message", "spec",
 )
+RUN_COLUMNS = _V2_COLUMNS + PROVENANCE_COLUMNS
 _TYPES = {"lam": "REAL", "seed": "INTEGER", "split_seed": "INTEGER", "budget": "REAL", "n_evals": "INTEGER",
           "n_grads": "INTEGER", **{c: "REAL" for c in ("fun", "error", "penalty", "weight_norm", "bias_norm",
                                                        "train_accuracy", "test_accuracy", "train_mse",
                                                        "test_mse", "val_accuracy", "val_mse", "cost",
                                                        "wall_time")}}
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 """Layout version in ``meta``. 1: stores made before versions were recorded (same tables, no
-``current``, a ``fingerprint`` in ``meta``), upgraded in place when a sweep opens them."""
+``current``, a ``fingerprint`` in ``meta``); 2: no provenance columns. Both are upgraded in place
+when a sweep opens them, and read as they are (provenance missing)."""
 
 SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -74,7 +83,7 @@ def _schema_version(db: sqlite3.Connection, path: Path) -> int:
     if version > SCHEMA_VERSION:
         raise StoreError(f"{path} was written by a newer swarmreg (store schema {version}, this swarmreg reads "
                          f"schema {SCHEMA_VERSION} and older); upgrade swarmreg or use another --out folder")
-    if columns != list(RUN_COLUMNS):
+    if columns != list(RUN_COLUMNS) and not (version < 3 and columns == list(_V2_COLUMNS)):
         raise StoreError(f"{path} was written by an incompatible swarmreg (its runs have the columns "
                          f"{', '.join(columns)}); use that swarmreg or another --out folder")
     return version
@@ -86,14 +95,22 @@ class Store:
     def __init__(self, out: str | Path):
         self.out = Path(out)
         self.out.mkdir(parents=True, exist_ok=True)
-        self._lock = open(self.out / ".lock", "w")  # noqa: SIM115 - held for the store's lifetime
+        self._lock = open(self.out / ".lock", "a+")  # noqa: SIM115 - held for the store's lifetime
         try:
             fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             self._lock.close()
             raise StoreError(f"{self.out} is in use by another running sweep (lock {self.out / '.lock'})") from None
+        self._lock.seek(0)
+        owner = self._lock.read().strip()
+        if owner.isdigit() and int(owner) != os.getpid():  # a sweep that ended without closing its store
+            print(f"swarmreg: taking over the lock of {self.out}, left by process {owner}, which is no longer "
+                  "running", file=sys.stderr)
+        self._lock.seek(0)
+        self._lock.truncate()
         self._lock.write(str(os.getpid()))
         self._lock.flush()
+        os.register_at_fork(after_in_child=partial(_drop_lock, weakref.ref(self)))
         self.db = sqlite3.connect(db_path(self.out))
         try:
             self.db.execute("PRAGMA journal_mode=WAL")
@@ -102,6 +119,10 @@ class Store:
             if version < SCHEMA_VERSION:
                 with self.db:
                     self.db.executescript(SCHEMA)
+                    stored = {row[1] for row in self.db.execute("PRAGMA table_info(runs)")}
+                    for column in PROVENANCE_COLUMNS:
+                        if column not in stored:
+                            self.db.execute(f"ALTER TABLE runs ADD COLUMN {column} TEXT")
                     self.db.execute("DELETE FROM meta WHERE name = 'fingerprint'")  # schema 1's sweep identity
                     self.db.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
         except sqlite3.DatabaseError as exc:
@@ -125,6 +146,11 @@ class Store:
             self.db.executemany("INSERT INTO current VALUES (?)", ((k,) for k in specs))
             self.db.execute("INSERT OR REPLACE INTO meta VALUES ('config', ?)", (config,))
 
+    def fingerprints(self) -> dict[str, tuple[str, str | None]]:
+        """``{key: (base_method, method_fingerprint)}`` of the stored runs that did not fail."""
+        return {k: (m, f) for k, m, f in
+                self.db.execute("SELECT key, base_method, method_fingerprint FROM runs WHERE status != 'failed'")}
+
     def keys(self, exclude_status: str | None = None) -> set[str]:
         """Keys of the stored runs, leaving out those with ``exclude_status``."""
         if exclude_status is None:
@@ -142,15 +168,27 @@ class Store:
                             (record["key"], json.dumps(trace), json.dumps(record.get("x"))))
 
     def close(self) -> None:
+        """Close the database and release the lock, leaving the lock file empty (no owner)."""
         self.db.close()
-        fcntl.flock(self._lock, fcntl.LOCK_UN)
-        self._lock.close()
+        if not self._lock.closed:
+            self._lock.truncate(0)
+            self._lock.flush()
+            fcntl.flock(self._lock, fcntl.LOCK_UN)
+            self._lock.close()
 
     def __enter__(self) -> Store:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _drop_lock(ref: weakref.ref) -> None:
+    """In a forked child (a pool worker): close the child's copy of the lock file, so the lock is
+    held by the sweep's process alone and ends with it."""
+    store = ref()
+    if store is not None and not store._lock.closed:
+        store._lock.close()
 
 
 def _identity(spec_class: Any, text: str | None) -> str | None:
@@ -186,7 +224,11 @@ def load_results(out: str | Path, current_only: bool = True) -> pd.DataFrame:
         has_current = db.execute("SELECT name FROM sqlite_master WHERE name = 'current'").fetchone() and \
             db.execute("SELECT 1 FROM current LIMIT 1").fetchone()
         where = " WHERE key IN (SELECT key FROM current)" if current_only and has_current else ""
-        return pd.read_sql_query(f"SELECT * FROM runs{where} ORDER BY dataset, hidden, method, lam, seed", db)
+        df = pd.read_sql_query(f"SELECT * FROM runs{where} ORDER BY dataset, hidden, method, lam, seed", db)
+    df = df.reindex(columns=list(RUN_COLUMNS))  # an older store's runs: provenance missing
+    for column in PROVENANCE_COLUMNS:  # text, None where missing, whether the column or its values are
+        df[column] = df[column].astype(object).where(df[column].notna(), None)
+    return df
 
 
 def load_traces(out: str | Path, keys: Iterable[str] | None = None) -> dict[str, dict[str, np.ndarray]]:

@@ -151,6 +151,7 @@ class Sweep:
     split_seed: int | None = None  # None: each run's split is drawn from its own seed
     activation: str = "tanh"
     plugins: tuple[str, ...] = ()  # modules imported before the config is checked, and in every worker
+    plugin_path: tuple[str, ...] = ()  # folders the plugins are looked for in first: the config file's
     sources: Mapping[str, CSVSource] = field(default_factory=dict)  # the CSV data sets, by name
     notes: tuple[str, ...] = field(default=(), compare=False)  # how CSV tasks were inferred, to show the user
 
@@ -177,10 +178,11 @@ class Sweep:
             if key not in TOP_LEVEL_KEYS:
                 raise _fail(where, f"unknown key {key!r}{suggest(key, TOP_LEVEL_KEYS)}")
         plugins = cfg.get("plugins", [])
+        plugin_path = (str(Path(base).resolve()),) if base is not None and plugins else ()
         if not isinstance(plugins, list) or not all(isinstance(p, str) and p for p in plugins):
             raise _fail(where, f"plugins must be a list of module names, got {plugins!r}")
         try:
-            import_plugins(plugins)  # before the methods are checked: plugins register them
+            import_plugins(plugins, plugin_path)  # before the methods are checked: plugins register them
         except PluginError as exc:
             raise _fail(where, str(exc)) from None
         name = cfg.get("name", Path(where).stem)
@@ -257,7 +259,7 @@ class Sweep:
                     methods=tuple(methods), lams=tuple(float(x) for x in lams), seeds=tuple(seeds),
                     budget=float(budget), options=options, variants=variants, test_size=float(test_size),
                     val_size=float(val_size), split_seed=split_seed, activation=activation,
-                    plugins=tuple(plugins), sources=sources, notes=notes)
+                    plugins=tuple(plugins), plugin_path=plugin_path, sources=sources, notes=notes)
         # resolve the options of every method, variant and [options] table now (used or not), so
         # typos surface before any run
         for m in dict.fromkeys([*sweep.methods, *options, *variants]):

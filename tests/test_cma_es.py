@@ -8,9 +8,12 @@ import math
 import os
 import re
 
+import cma
 import numpy as np
 import pytest
 from _helpers import iris, small_objective
+from cma.sigma_adaptation import CMAAdaptSigmaCSA
+from threadpoolctl import threadpool_limits
 
 import swarmreg as sr
 from swarmreg.methods import cma_es
@@ -208,3 +211,60 @@ def test_bad_options_are_refused_naming_them():
                        ({"restarts": -1}, ValueError), ({"restarts": True}, TypeError)):
         with pytest.raises(error, match=next(iter(bad))):
             sr.minimize(OBJ, "cma-es", budget=100, seed=0, **bad)
+
+
+# --- against pycma's own ask/tell loop -------------------------------------------------------------------
+
+def pycma_loop(obj: sr.Objective, budget: int, seed: int, popsize: int, restarts: int, sigma0: float = 1.0):
+    """pycma's ask/tell loop written out: the same randn stream (the run's Generator after x0), options,
+    injected x0, IPOP restarts from x0 with the population doubled, and a last truncated generation.
+    Returns the best point evaluated (the first of the lowest J), the swarms evaluated, and the number
+    of restarts."""
+    rng = np.random.default_rng(seed)
+    x0 = obj.net.init(rng)
+
+    def strategy(p: int) -> cma.CMAEvolutionStrategy:
+        return cma.CMAEvolutionStrategy(x0, sigma0, {
+            "popsize": p, "CMA_stds": obj.net.init_scale, "CMA_diagonal": False, "AdaptSigma": CMAAdaptSigmaCSA,
+            "randn": lambda *shape: rng.standard_normal(shape), "seed": np.nan, "maxiter": np.inf,
+            "maxfevals": np.inf, "verbose": -9, "verb_disp": 0, "verb_log": 0, "signals_filename": ""})
+
+    es = strategy(popsize)
+    es.inject([x0])
+    spent, done, best, best_fun, swarms = 0, 0, None, np.inf, []
+
+    def evaluate(X) -> np.ndarray:
+        nonlocal spent, best, best_fun
+        swarms.append(np.array(X))
+        f = obj(np.asarray(X))
+        spent += len(X)
+        if f.min() < best_fun:
+            best, best_fun = np.asarray(X)[int(np.argmin(f))].copy(), f.min()
+        return f
+
+    while spent + popsize <= budget:
+        if es.stop():
+            if done < restarts and spent + 2 * popsize <= budget:
+                done, popsize = done + 1, 2 * popsize
+                es = strategy(popsize)
+                continue
+            return best, swarms, done
+        X = es.ask()
+        es.tell(X, evaluate(X))
+    if budget - spent:
+        evaluate(es.ask()[:budget - spent])
+    return best, swarms, done
+
+
+@pytest.mark.parametrize("make, budget, restarts, expected", [(tiny, 700, 1, 1), (lambda: OBJ, 307, 9, 0)])
+def test_equals_pycmas_ask_tell_loop_bit_for_bit(make, budget, restarts, expected):
+    """One case with one restart (pycma stops on the tiny problem), one cut by the budget mid-generation."""
+    obj = make()
+    seen = RecordingObjective(obj.net, obj.X, obj.y, lam=obj.lam, loss=obj.loss)
+    seen.swarms = []
+    res = sr.minimize(seen, "cma-es", budget=budget, seed=4, restarts=restarts)
+    with threadpool_limits(1):
+        best, swarms, done = pycma_loop(obj, budget, 4, cma_es.default_popsize(obj.net.n_params), restarts)
+    assert restarts_of(res) == done == expected
+    assert [W.tobytes() for W in seen.swarms] == [W.tobytes() for W in swarms]
+    assert res.x.tobytes() == best.tobytes()

@@ -4,6 +4,7 @@ test, as separate processes. Results must equal the local process pool's bit for
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -20,6 +21,7 @@ import pytest
 
 import swarmreg as sr
 from swarmreg import cli
+from swarmreg.runner import KILL_AFTER_ENV
 from swarmreg.store import RUN_COLUMNS
 
 CONFIG = """\
@@ -40,11 +42,11 @@ n_particles = 1000
 """
 N_RUNS = 4 * 2 * 2
 N_FAILED = 2 * 2
-VALUE_COLUMNS = [c for c in RUN_COLUMNS if c != "wall_time"]
+VALUE_COLUMNS = [c for c in RUN_COLUMNS if c not in ("wall_time", "started_at", "finished_at", "blas")]
 
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
-WORKER_ENV = {**os.environ, "PYTHONPATH": os.pathsep.join([str(EXAMPLES), os.environ.get("PYTHONPATH", "")])}
+WORKER_ENV = dict(os.environ)  # the plugin is not on the workers' import path: the config's folder is passed
 """The workers can import the README's plugin module, as a cluster with a plugin package installed would."""
 
 
@@ -190,6 +192,30 @@ def test_cli_dask_executor_matches_process_pool(tmp_path, scheduler, pool_out):
     assert_same_results(out, pool_out)
 
 
+def test_a_dask_sweep_killed_right_after_its_kth_stored_run_has_exactly_k_runs_stored(tmp_path, scheduler,
+                                                                                       pool_out):
+    """The runner kills itself (SIGKILL) right after committing its 3rd run (a test-only hook): the
+    store holds those 3, equal to the pool's, and the rerun completes the sweep."""
+    cfg = tmp_path / "dask.toml"
+    cfg.write_text(CONFIG)
+    out = tmp_path / "out"
+    args = [sys.executable, "-m", "swarmreg", "run", str(cfg), "--out", str(out), "--executor", "dask",
+            "--scheduler", scheduler]
+    crashed = subprocess.run(args, cwd=tmp_path, capture_output=True, text=True, timeout=300,
+                             env={**os.environ, KILL_AFTER_ENV: "3"})
+    assert crashed.returncode == -signal.SIGKILL, crashed.stderr
+    stored = sr.load_results(out).set_index("key")
+    pool = sr.load_results(pool_out).set_index("key")
+    assert len(stored) == 3
+    pd.testing.assert_frame_equal(stored[VALUE_COLUMNS[1:]], pool.loc[stored.index, VALUE_COLUMNS[1:]],
+                                  check_dtype=False,
+                                  check_exact=True)
+    done = subprocess.run(args, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert f"taking over the lock of {out}, left by process" in done.stderr.splitlines()[0]
+    assert f"{N_RUNS} runs: " in done.stderr and ", 3 already stored" in done.stderr, done.stderr
+    assert len(sr.load_results(out)) == N_RUNS
+
+
 def test_cli_dask_executor_without_failures_exits_0(tmp_path, scheduler, capsys):
     cfg = tmp_path / "ok.toml"
     cfg.write_text(CONFIG.replace(', "pso-huge"]', "]"))
@@ -214,13 +240,18 @@ def test_cli_dask_without_scheduler_is_a_usage_error(tmp_path, capsys):
 
 
 def test_plugin_sweep_runs_on_dask_and_matches_the_process_pool(tmp_path, scheduler):
+    """The plugin lies next to the config, in no folder of the import path, and the command runs
+    elsewhere (``-P``: not even the working directory is on the path)."""
     from test_registry import PLUGIN_CONFIG
-    cfg = tmp_path / "plugin.toml"
+    project = tmp_path / "project"
+    project.mkdir()
+    shutil.copy(EXAMPLES / "hill_climb.py", project)
+    cfg = project / "plugin.toml"
     cfg.write_text(PLUGIN_CONFIG)
     results = {}
     for executor in (["--workers", "2"], ["--executor", "dask", "--scheduler", scheduler]):
         out = tmp_path / executor[1]
-        proc = subprocess.run([sys.executable, "-m", "swarmreg", "run", str(cfg), "--out", str(out), *executor],
+        proc = subprocess.run([sys.executable, "-P", "-m", "swarmreg", "run", str(cfg), "--out", str(out), *executor],
                               cwd=tmp_path, capture_output=True, text=True, timeout=300, env=WORKER_ENV)
         assert proc.returncode == 0, proc.stderr
         results[executor[1]] = sr.load_results(out).sort_values("key", ignore_index=True)

@@ -9,6 +9,7 @@ import math
 import numpy as np
 import pytest
 from _helpers import iris, small_objective
+from scipy.optimize import differential_evolution
 
 import swarmreg as sr
 
@@ -119,3 +120,27 @@ def test_bad_options_are_refused_naming_them():
         sr.minimize(OBJ, "de", budget=100, seed=0, mutation=0.9, mutation_max=0.5)
     with pytest.raises(ValueError, match="did you mean 'best1bin'"):
         sr.minimize(OBJ, "de", budget=100, seed=0, strategy="best1bim")
+
+
+@pytest.mark.parametrize("strategy, mutation, mutation_max, recombination", [
+    ("best1bin", 0.5, 1.0, 0.7), ("rand1exp", 0.6, 0.6, 0.3), ("currenttobest1bin", 0.4, 0.9, 0.95)])
+def test_equals_scipys_differential_evolution_called_directly_bit_for_bit(strategy, mutation, mutation_max,
+                                                                          recombination):
+    """The same Generator, initial population, strategy, mutation and recombination given to scipy's
+    ``differential_evolution(vectorized=True, polish=False)`` directly: the same point, bit for bit."""
+    budget, population, width, seed = 400, 10, 5.0, 3
+    res = sr.minimize(OBJ, "de", budget=budget, seed=seed, population=population, strategy=strategy,
+                      mutation=mutation, mutation_max=mutation_max, recombination=recombination)
+    rng = np.random.default_rng(seed)
+    net = OBJ.net
+    x0 = net.init(rng)
+    init = x0 + net.init(rng, population)
+    init[0] = x0
+    bounds = np.column_stack([x0 - width * net.init_scale, x0 + width * net.init_scale])
+    direct = differential_evolution(
+        lambda W: OBJ(np.ascontiguousarray(W.T)), bounds, strategy=strategy, maxiter=budget // population - 1,
+        init=init, x0=x0, mutation=mutation if mutation == mutation_max else (mutation, mutation_max),
+        recombination=recombination, tol=0.0, atol=0.0, polish=False, rng=rng, vectorized=True,
+        updating="deferred")
+    assert res.x.tobytes() == direct.x.tobytes()
+    assert res.fun == OBJ(direct.x)

@@ -4,6 +4,7 @@ suite catching broken methods, and the ``swarmreg methods`` listing."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -226,6 +227,80 @@ def test_check_method_catches_a_broken_method_naming_the_rule(run, rule, registe
         sr.testing.check_method("broken")
 
 
+def screens_for_free(budget, x0, rng, opts):
+    """Screens 10 candidates on the objective behind the budget for every one it pays for."""
+    free = vars(budget)["_objective"]  # any route past the budget
+    budget(x0)
+    budget.record(budget.best_fun)
+    while budget.can_afford(evals=1):
+        candidates = budget.best_x + 0.1 * rng.standard_normal((10, x0.size))
+        budget(candidates[int(np.argmin(free(candidates)))])
+        budget.record(budget.best_fun)
+    return budget.best_x, "budget", "done"
+
+
+def screens_on_its_own_data(budget, x0, rng, opts):
+    """Screens 10 candidates for every one it pays for with the network's forward pass on data it
+    loaded itself: no objective involved."""
+    data = sr.testing.problem(budget.problem.lam)
+    X, y = data.X, data.y.astype(int)
+    net = budget.problem.net
+    budget(x0)
+    budget.record(budget.best_fun)
+    while budget.can_afford(evals=1):
+        candidates = budget.best_x + 0.1 * rng.standard_normal((10, x0.size))
+        losses = -np.log(net.forward(X, candidates)[:, np.arange(len(y)), y]).mean(axis=1)
+        budget(candidates[int(np.argmin(losses))])
+        budget.record(budget.best_fun)
+    return budget.best_x, "budget", "done"
+
+
+@pytest.mark.parametrize("screen", [screens_for_free, screens_on_its_own_data])
+def test_check_method_catches_evaluations_outside_the_budget_with_both_counts(screen, registered):
+    sr.register_method("screener", options=StepOptions)(screen)
+    registered.append("screener")
+    with pytest.raises(AssertionError, match=r"method 'screener' breaks the rule 'evaluates-only-through-budget': "
+                                             r"the run evaluated 6590 vector\(s\).* charged 600 vector\(s\)"):
+        sr.testing.check_method("screener")
+
+
+def test_the_problem_a_method_sees_holds_no_data_and_cannot_evaluate():
+    seen = {}
+
+    def peek(budget, x0, rng, opts):
+        seen["problem"] = budget.problem
+        budget.record(budget(x0))
+        return x0, "budget", "done"
+
+    sr.register_method("peek", options=StepOptions)(peek)
+    try:
+        sr.minimize(sr.testing.problem(), "peek", budget=5)
+    finally:
+        METHODS._methods.pop("peek")
+    problem = seen["problem"]
+    assert not callable(problem)
+    assert not any(hasattr(problem, a) for a in ("X", "y", "error", "error_and_gradient", "fun_and_gradient"))
+    with pytest.raises(AttributeError):
+        problem.lam = 0.0
+    assert problem.n_items == 60 and problem.init_scale.shape == problem.weight_mask.shape == (43,)
+
+
+def test_budget_objective_is_deprecated_and_observe_cannot_search():
+    from swarmreg.budget import OBSERVE_SLACK, Budget
+    obj = sr.testing.problem()
+    budget = Budget(obj, 10)
+    with pytest.warns(DeprecationWarning, match="budget.problem"):
+        assert budget.objective is obj
+    w = obj.net.init(np.random.default_rng(0))
+    for _ in range(OBSERVE_SLACK):
+        assert budget.observe(w) == obj(w)
+    with pytest.raises(RuntimeError, match="may not search"):
+        budget.observe(w)
+    budget(w)  # one charged call allows one more observation
+    budget.observe(w)
+    assert (budget.n_observed, budget.cost) == (OBSERVE_SLACK + 1, 1.0)
+
+
 def test_check_method_catches_a_global_rng_user_even_when_seeded_alike(registered):
     # a method that seeds numpy's global RNG from its run gives the same bits, but moves the global state
     def seeds_globally(budget, x0, rng, opts):
@@ -302,11 +377,16 @@ batch = 10
 
 
 def test_plugin_sweep_runs_under_the_process_pool(tmp_path):
-    cfg = tmp_path / "plugin.toml"
+    """The plugin next to the config is found with no PYTHONPATH, run from another folder with ``-P``
+    (as the ``swarmreg`` script runs: the working directory is not on the import path)."""
+    project = tmp_path / "project"
+    project.mkdir()
+    shutil.copy(EXAMPLES / "hill_climb.py", project)
+    cfg = project / "plugin.toml"
     cfg.write_text(PLUGIN_CONFIG)
     out = tmp_path / "out"
-    proc = subprocess.run([sys.executable, "-m", "swarmreg", "run", str(cfg), "--out", str(out), "--workers", "2"],
-                          capture_output=True, text=True, timeout=300, env=env_with(EXAMPLES), cwd=tmp_path)
+    proc = subprocess.run([sys.executable, "-P", "-m", "swarmreg", "run", str(cfg), "--out", str(out),
+                           "--workers", "2"], capture_output=True, text=True, timeout=300, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     df = sr.load_results(out)
     assert len(df) == 8 and set(df["status"]) == {"budget"}
@@ -350,12 +430,17 @@ def test_methods_command_lists_every_method_with_options_defaults_and_comments(c
     assert "    n_particles = 40  # swarm size" in out
 
 
-def test_methods_command_with_plugins_lists_them(tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "swarmreg", "methods", "--plugins", "hill_climb"],
-                          capture_output=True, text=True, timeout=120, env=env_with(EXAMPLES), cwd=tmp_path)
+@pytest.mark.parametrize("plugins", [["--plugins", "hill_climb"], ["--plugins", "json,hill_climb"],
+                                     ["--plugins", "json", "--plugins", "hill_climb"]])
+def test_methods_command_with_plugins_from_the_working_directory_lists_them(plugins):
+    """``-P``: the working directory is on the import path only because ``--plugins`` puts it there;
+    the positional name after the flag is a method name, not a second module."""
+    proc = subprocess.run([sys.executable, "-P", "-m", "swarmreg", "methods", *plugins, "hill-climb"],
+                          capture_output=True, text=True, timeout=120, cwd=EXAMPLES)
     assert proc.returncode == 0, proc.stderr
-    assert "hill-climb (gradient-free): Keep the best of each batch" in proc.stdout
+    assert proc.stdout.startswith("hill-climb (gradient-free): Keep the best of each batch")
     assert "    batch = 20  # candidates per step, evaluated as one swarm" in proc.stdout
+    assert "pso" not in proc.stdout
 
 
 def test_methods_command_refuses_an_unknown_name(capsys):

@@ -45,7 +45,7 @@ REORDERED = (CONFIG.replace('["pso", "nelder-mead", "backprop", "backprop-decoup
              .replace("lams = [0.0, 0.1]", "lams = [0.1, 0.0]").replace("seeds = [0, 1]", "seeds = [1, 0]"))
 
 # Everything a run produces except its wall time (and the sweep's name, which is the same here).
-VALUE_COLUMNS = [c for c in RUN_COLUMNS if c != "wall_time"]
+VALUE_COLUMNS = [c for c in RUN_COLUMNS if c not in ("wall_time", "started_at", "finished_at", "blas")]
 
 
 def sweep_of(text: str) -> sr.Sweep:
@@ -291,7 +291,7 @@ def test_cli_failed_runs_exit_1_and_retry_failed_reruns_only_those(tmp_path, cap
     lines = err.splitlines()
     assert len(lines) == 2, err
     assert lines[0].startswith(f"{total} runs: {total - broken} finished, {broken} failed, 0 already stored")
-    assert f"{broken} run(s) failed" in lines[1] and "--retry-failed" in lines[1] and "disk on fire" in lines[1]
+    assert f"{broken} run(s) failed" in lines[1] and "--rerun failed" in lines[1] and "disk on fire" in lines[1]
     df = sr.load_results(out)
     failed = df[df["status"] == "failed"]
     assert len(df) == total and set(failed["dataset"]) == {"wine"}

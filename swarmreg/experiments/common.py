@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import json
+import sys
 import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
@@ -20,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from ..execute import problem
+from ..provenance import mixed_note
 from ..reference import reference_minimum
 from ..report import format_table
 from ..runner import run_specs
@@ -90,8 +92,13 @@ def execute(name: str, specs: list[RunSpec], out: Path, workers: int | None, pro
     """Run (or resume) the experiment's runs into ``out/name/runs.sqlite`` and read them back."""
     folder = out / name
     summary = run_specs(specs, folder, name=name, workers=workers, progress=progress)
+    if (stale := summary.stale_line()) is not None:
+        print(f"{name}: {stale}")
     print(f"{name}: {summary.line()}")
-    return Outcome(load_results(folder), load_traces(folder), load_weights(folder), folder)
+    runs = load_results(folder)
+    if (note := mixed_note(runs)) is not None:
+        print(note, file=sys.stderr)
+    return Outcome(runs, load_traces(folder), load_weights(folder), folder)
 
 
 def write_table(table: pd.DataFrame, folder: Path, stem: str, digits: int = 4) -> str:
