@@ -66,6 +66,15 @@ def _parser() -> argparse.ArgumentParser:
                    help="Holm's correction over every row (default) or over the rows of each problem")
     s.add_argument("--format", choices=("markdown", "csv", "latex"), default="markdown")
     s.add_argument("--all", action="store_true", help=ALL_HELP)
+    s.add_argument("--ert", action="store_true",
+                   help="print COCO's aRT (average running time) per method and problem with its 95%% bootstrap "
+                        "interval, at each of --targets, instead of the paired tests")
+    s.add_argument("--targets", nargs="+", type=float, default=None, metavar="TAU",
+                   help="aRT targets: best J within a fraction TAU of the best J any run reached on the problem "
+                        "(default: 0.01); with --absolute, J thresholds")
+    s.add_argument("--absolute", action="store_true", help="--targets are J values, not fractions of the best J")
+    s.add_argument("--ecdf", type=Path, default=None, metavar="FILE",
+                   help="save the runtime ECDF figure to FILE (PNG) and its caption to FILE with the suffix .txt")
 
     g = sub.add_parser("plot", help="draw the lam path and convergence figures of a stored sweep")
     g.add_argument("out", type=Path)
@@ -73,6 +82,17 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("--all", action="store_true", help=ALL_HELP)
     g.add_argument("--profiles", action="store_true",
                    help="draw performance and data profiles, the runtime ECDF and the rank diagram instead")
+
+    e = sub.add_parser("export", help="write the stored runs, one row each, as CSV, Parquet or IOHprofiler's format")
+    e.add_argument("out", type=Path, help="the folder holding runs.sqlite")
+    e.add_argument("--format", choices=("csv", "parquet", "ioh"), default="csv",
+                   help="csv: runs.csv (+ traces.csv.gz); parquet: runs.parquet (+ traces.parquet), needs pyarrow; "
+                        "ioh: a folder per method in IOHprofiler's format, for IOHanalyzer (default: csv)")
+    e.add_argument("--traces", action="store_true",
+                   help="also write each run's trace records: cost and best-so-far J (ioh always has them)")
+    e.add_argument("--to", type=Path, default=None, help="folder to write into (default: OUT/export)")
+    e.add_argument("--force", action="store_true", help="write over files already there")
+    e.add_argument("--all", action="store_true", help=ALL_HELP)
 
     m = sub.add_parser("methods", help="list every registered method with its options and defaults")
     m.add_argument("names", nargs="*", help="only these methods (default: all)")
@@ -177,16 +197,16 @@ def _load(out: Path, all_runs: bool = False):
 
 def _table(args: argparse.Namespace) -> int:
     from .report import check_metrics, format_table, summarize
-    check_metrics(args.metrics)
+    df = _load(args.out, args.all)
+    check_metrics(args.metrics, df)
     if args.ci:
         from .report import DEFAULT_METRICS
         from .stats import ci_summary
         from .stats_report import format_ci_table
-        df = _load(args.out, args.all)
         metrics = [m for m in (args.metrics or DEFAULT_METRICS) if m in df.columns and df[m].notna().any()]
         print(format_ci_table(ci_summary(df, metrics), args.format))
         return 0
-    print(format_table(summarize(_load(args.out, args.all), args.metrics), args.format))
+    print(format_table(summarize(df, args.metrics), args.format))
     return 0
 
 
@@ -194,10 +214,30 @@ def _stats(args: argparse.Namespace) -> int:
     from .report import check_metrics
     from .stats import pairwise
     from .stats_report import format_pairwise
-    check_metrics([args.metric])
-    table = pairwise(_load(args.out, args.all), args.metric, by=args.by, family=args.family)
-    print(format_pairwise(table, args.format))
+    if (args.targets or args.absolute) and not args.ert:
+        raise UsageError("--targets and --absolute go with --ert")
+    df = _load(args.out, args.all)
+    check_metrics([args.metric], df)
+    if args.ert or args.ecdf:
+        _ert_and_ecdf(args, df)
+    if not args.ert:
+        print(format_pairwise(pairwise(df, args.metric, by=args.by, family=args.family), args.format))
     return 0
+
+
+def _ert_and_ecdf(args: argparse.Namespace, df) -> None:
+    import pandas as pd
+
+    from .stats import ert
+    from .stats_report import format_pairwise, plot_runtime_ecdf
+    from .store import load_traces
+    traces = load_traces(args.out, df["key"])
+    if args.ert:
+        tables = [ert(df, traces, t, by=args.by, relative=not args.absolute) for t in args.targets or [0.01]]
+        print(format_pairwise(pd.concat(tables, ignore_index=True), args.format))
+    if args.ecdf:
+        for path in plot_runtime_ecdf(df, traces, args.ecdf, by=args.by):
+            print(path, file=sys.stderr)
 
 
 def _plot(args: argparse.Namespace) -> int:
@@ -226,6 +266,19 @@ def _plot_profiles(out: Path, df, to: Path) -> int:
         written.append(plot_critical_difference(rank_summary(df, "fun"), to / "critical_difference_fun.png"))
     except ValueError as exc:
         print(f"swarmreg: no rank diagram: {exc}", file=sys.stderr)
+    for path in written:
+        print(path)
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from .export import export_runs
+    from .store import StoreError
+    try:
+        written = export_runs(args.out, args.to or args.out / "export", args.format, traces=args.traces,
+                              current_only=not args.all, force=args.force)
+    except (FileNotFoundError, FileExistsError, ImportError, StoreError) as exc:
+        raise UsageError(str(exc)) from None
     for path in written:
         print(path)
     return 0
@@ -275,7 +328,7 @@ def _reproduce(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     from .sweep import ConfigError
     commands = {"compare": _compare, "run": _run, "table": _table, "stats": _stats, "plot": _plot, "methods": _methods,
-                "reproduce": _reproduce}
+                "export": _export, "reproduce": _reproduce}
     try:
         with guarded_stdout():
             args = _parser().parse_args(argv)
