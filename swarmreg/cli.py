@@ -5,6 +5,7 @@ Bad input: one line on stderr, exit 2."""
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -31,7 +32,13 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     c = sub.add_parser("compare", help="run a small grid in memory and print its table")
-    c.add_argument("--datasets", nargs="+", default=["iris"])
+    c.add_argument("--datasets", nargs="+", default=["iris"],
+                   help="built-in data set names and CSV files (default: iris)")
+    c.add_argument("--target", default=None,
+                   help="the target column of the CSV data sets: a header name or a 0-based index "
+                        "(default: the last column)")
+    c.add_argument("--task", choices=("classification", "regression"), default=None,
+                   help="the task of the CSV data sets (default: inferred from the target column)")
     c.add_argument("--hidden", nargs="+", type=int, default=[8], help="hidden layer sizes of one network")
     c.add_argument("--methods", nargs="+", default=["pso", "nelder-mead", "backprop"])
     c.add_argument("--lams", nargs="+", type=float, default=[0.0, 0.01, 0.1])
@@ -95,11 +102,16 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--all", action="store_true", help=ALL_HELP)
 
     m = sub.add_parser("methods", help="list every registered method with its options and defaults")
-    m.add_argument("names", nargs="*", help="only these methods (default: all)")
+    m.add_argument("names", nargs="*",
+                   help="only these methods (default: all); a family's prefix, e.g. nevergrad, lists its names")
+    m.add_argument("--family", default=None, metavar="PREFIX",
+                   help="list the names of this method family (e.g. nevergrad) instead")
     m.add_argument("--plugins", nargs="+", default=[], metavar="MODULE",
                    help="import these modules first (they register their methods)")
 
-    x = sub.add_parser("reproduce", help="run the five experiments and write OUT/REPORT.md")
+    from .experiments import EXPERIMENTS
+    x = sub.add_parser("reproduce", help=f"run the {len(EXPERIMENTS)} experiments ({', '.join(EXPERIMENTS)}) "
+                                         "and write OUT/REPORT.md")
     x.add_argument("--quick", action="store_true", help="the quick profile (about 1.5 minutes on 2 cores)")
     x.add_argument("--profile", choices=("full", "quick", "smoke"), default=None, help=argparse.SUPPRESS)
     x.add_argument("--out", type=Path, default=None,
@@ -126,13 +138,28 @@ def _positive(value: int | None, name: str) -> None:
         raise UsageError(f"{name} must be at least 1, got {value}")
 
 
+def _datasets(args: argparse.Namespace) -> list:
+    """``--datasets`` with ``--target`` and ``--task`` applied to each CSV file."""
+    csvs = [d for d in args.datasets if d.endswith(".csv")]
+    if (args.target is not None or args.task is not None) and not csvs:
+        raise UsageError("--target and --task apply to CSV data sets; --datasets names none")
+    extra = {k: v for k, v in (("target", args.target), ("task", args.task)) if v is not None}
+    if isinstance(extra.get("target"), str) and extra["target"].lstrip("-").isdigit():
+        extra["target"] = int(extra["target"])
+    return [{"path": d, **extra} if d in csvs else d for d in args.datasets]
+
+
 def _compare(args: argparse.Namespace) -> int:
     from .compare import compare
     from .report import check_metrics, format_table, summarize
+    from .sweep import ConfigError
     _positive(args.workers, "--workers")
     check_metrics(args.metrics)
-    runs = compare(datasets=args.datasets, hidden=[args.hidden], methods=args.methods, lams=args.lams,
-                   seeds=args.seeds, budget=args.budget, workers=args.workers, runs=True)
+    try:
+        runs = compare(datasets=_datasets(args), hidden=[args.hidden], methods=args.methods, lams=args.lams,
+                       seeds=args.seeds, budget=args.budget, workers=args.workers, runs=True)
+    except ConfigError as exc:  # a CSV's advice in this command's own words
+        raise UsageError(re.sub(r"target = '?([^']*)'?$", r"--target \1", str(exc))) from None
     print(format_table(summarize(runs, args.metrics), args.format))
     failed = runs[runs["status"] == "failed"]
     if len(failed):
@@ -290,13 +317,22 @@ def _methods(args: argparse.Namespace) -> int:
         import_plugins(args.plugins)
     except PluginError as exc:
         raise UsageError(str(exc)) from None
-    methods = [get_method(n) for n in args.names] if args.names else [METHODS[n] for n in METHODS]
+    families = [n for n in [*args.names, args.family] if n is not None and n in METHODS.families]
+    if args.family is not None and not families:
+        METHODS.family_names(args.family)  # raises, naming the known families
+    for prefix in families:
+        for name in METHODS.family_names(prefix):
+            print(name)
+    names = [n for n in args.names if n not in families]
+    if families and not names:
+        return 0
+    methods = [get_method(n) for n in names] if names else [METHODS[n] for n in METHODS]
     for method in methods:
         kind = "gradient" if method.uses_gradient else "gradient-free"
         print(f"{method.name} ({kind}): {method.summary}")
         for option, (default, comment) in method.option_docs().items():
             print(f"    {option} = {default!r}" + (f"  # {comment}" if comment else ""))
-    if not args.names:
+    if not names:
         for prefix, description in METHODS.families.items():
             print(f"{prefix}:<Name>: {description}")
     return 0
