@@ -24,6 +24,8 @@ class _Parser(argparse.ArgumentParser):
 
 
 ALL_HELP = "every run stored in OUT (default: the runs of the config last run into OUT)"
+OUT_HELP = "the folder holding runs.sqlite (what swarmreg run --out wrote)"
+FORMAT_HELP = "markdown (default), csv or latex"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -40,38 +42,45 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--task", choices=("classification", "regression"), default=None,
                    help="the task of the CSV data sets (default: inferred from the target column)")
     c.add_argument("--hidden", nargs="+", type=int, default=[8], help="hidden layer sizes of one network")
-    c.add_argument("--methods", nargs="+", default=["pso", "nelder-mead", "backprop"])
-    c.add_argument("--lams", nargs="+", type=float, default=[0.0, 0.01, 0.1])
-    c.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
-    c.add_argument("--budget", type=float, default=20_000)
+    c.add_argument("--methods", nargs="+", default=["pso", "nelder-mead", "backprop"],
+                   help="registered methods (swarmreg methods lists them; default: pso nelder-mead backprop)")
+    c.add_argument("--lams", nargs="+", type=float, default=[0.0, 0.01, 0.1],
+                   help="L2 coefficients: J = E + lam * sum of squared non-bias weights (default: 0 0.01 0.1)")
+    c.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2], help="one run per seed (default: 0 1 2)")
+    c.add_argument("--budget", type=float, default=20_000,
+                   help="evaluations of J on the training set per run, a gradient costing 3 (default: 20000)")
     c.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
-    c.add_argument("--metrics", nargs="+", default=["fun", "test_accuracy", "weight_norm"])
-    c.add_argument("--format", choices=("markdown", "csv", "latex"), default="markdown")
+    c.add_argument("--metrics", nargs="+", default=["fun", "test_accuracy", "weight_norm"],
+                   help="result columns to summarize (default: fun test_accuracy weight_norm)")
+    c.add_argument("--format", choices=("markdown", "csv", "latex"), default="markdown", help=FORMAT_HELP)
 
     r = sub.add_parser("run", help="run (resume, or grow) a sweep config into OUT/runs.sqlite: "
                                    "runs already stored there are reused")
-    r.add_argument("config", type=Path)
-    r.add_argument("--out", type=Path, required=True)
-    r.add_argument("--executor", choices=("process", "serial", "dask"), default="process")
+    r.add_argument("config", type=Path, help="the sweep's TOML file (see the README's sweep config)")
+    r.add_argument("--out", type=Path, required=True,
+                   help="folder of the results store OUT/runs.sqlite (created, resumed or grown)")
+    r.add_argument("--executor", choices=("process", "serial", "dask"), default="process",
+                   help="process: a local process pool (default); serial: in this process; dask: a Dask cluster")
     r.add_argument("--workers", type=int, default=None, help="local processes (default: all cores)")
     r.add_argument("--scheduler", help="Dask scheduler address, e.g. tcp://127.0.0.1:8786")
     r.add_argument("--retry-failed", action="store_true", help="rerun runs stored as failed")
 
     t = sub.add_parser("table", help="mean and std over seeds of a stored sweep")
-    t.add_argument("out", type=Path)
-    t.add_argument("--format", choices=("markdown", "csv", "latex"), default="markdown")
-    t.add_argument("--metrics", nargs="+", default=None)
+    t.add_argument("out", type=Path, help=OUT_HELP)
+    t.add_argument("--format", choices=("markdown", "csv", "latex"), default="markdown", help=FORMAT_HELP)
+    t.add_argument("--metrics", nargs="+", default=None,
+                   help="result columns to summarize (default: fun, error, accuracies, test_mse and the norms)")
     t.add_argument("--all", action="store_true", help=ALL_HELP)
     t.add_argument("--ci", action="store_true",
                    help="cells 'median [low, high]': 95%% bootstrap interval of the median over seeds")
 
     s = sub.add_parser("stats", help="paired tests of every pair of methods (or --by values), Holm-corrected")
-    s.add_argument("out", type=Path)
-    s.add_argument("--metric", default="fun")
+    s.add_argument("out", type=Path, help=OUT_HELP)
+    s.add_argument("--metric", default="fun", help="the result column compared (default: fun, i.e. J)")
     s.add_argument("--by", default="method", help="the column whose values are compared (default: method)")
     s.add_argument("--family", choices=("all", "problem"), default="all",
                    help="Holm's correction over every row (default) or over the rows of each problem")
-    s.add_argument("--format", choices=("markdown", "csv", "latex"), default="markdown")
+    s.add_argument("--format", choices=("markdown", "csv", "latex"), default="markdown", help=FORMAT_HELP)
     s.add_argument("--all", action="store_true", help=ALL_HELP)
     s.add_argument("--ert", action="store_true",
                    help="print COCO's aRT (average running time) per method and problem with its 95%% bootstrap "
@@ -84,14 +93,14 @@ def _parser() -> argparse.ArgumentParser:
                    help="save the runtime ECDF figure to FILE (PNG) and its caption to FILE with the suffix .txt")
 
     g = sub.add_parser("plot", help="draw the lam path and convergence figures of a stored sweep")
-    g.add_argument("out", type=Path)
+    g.add_argument("out", type=Path, help=OUT_HELP)
     g.add_argument("--to", type=Path, default=None, help="folder for the PNGs (default: OUT/figures)")
     g.add_argument("--all", action="store_true", help=ALL_HELP)
     g.add_argument("--profiles", action="store_true",
                    help="draw performance and data profiles, the runtime ECDF and the rank diagram instead")
 
     e = sub.add_parser("export", help="write the stored runs, one row each, as CSV, Parquet or IOHprofiler's format")
-    e.add_argument("out", type=Path, help="the folder holding runs.sqlite")
+    e.add_argument("out", type=Path, help=OUT_HELP)
     e.add_argument("--format", choices=("csv", "parquet", "ioh"), default="csv",
                    help="csv: runs.csv (+ traces.csv.gz); parquet: runs.parquet (+ traces.parquet), needs pyarrow; "
                         "ioh: a folder per method in IOHprofiler's format, for IOHanalyzer (default: csv)")

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ._validate import suggest
+from .budget import GRAD_COST
 from .csvdata import CSVError, CSVSource, from_entry
 from .datasets import NAMES as DATASETS
 from .datasets import check_split
@@ -246,9 +247,13 @@ class Sweep:
         options = cfg.get("options", {})
         if not isinstance(options, dict):
             raise _fail(where, f"options must be a table, got {options!r}")
+        used = [*methods, *(variants[m]["method"] for m in methods if m in variants)]
         for m, opts in options.items():
             if m not in METHODS and m not in variants:
                 raise _fail(where, f"[options.{m}]: unknown method{suggest(m, [*METHODS, *variants])}")
+            if m not in used:
+                raise _fail(where, f"[options.{m}]: {m!r} is not among the sweep's methods "
+                                   f"({', '.join(dict.fromkeys(used))}); add it to methods or remove the table")
             if not isinstance(opts, dict):
                 raise _fail(where, f"[options.{m}] must be a table")
         datasets, sources, notes = _read_datasets(datasets, Path(base or "."), float(test_size), float(val_size),
@@ -265,7 +270,25 @@ class Sweep:
                 sweep.resolved_options(m)
             except (TypeError, ValueError) as exc:
                 raise _fail(where, f"method {m!r}: {exc}") from None
+        sweep._check_runs_fit(where)
         return sweep
+
+    def _check_runs_fit(self, where: str) -> None:
+        """Each method's own ``check`` on every (dataset, network, lam) of the sweep, before any run: a
+        budget below one generation or step of a method, or options that cannot run on a problem."""
+        from .execute import problem  # execute builds on this module
+        objectives: dict[tuple, Any] = {}
+        for spec in {(s.dataset, s.hidden, s.method, s.lam): s for s in reversed(self.runs())}.values():
+            where_run = (spec.dataset, spec.hidden, spec.lam)
+            if where_run not in objectives:
+                objectives[where_run] = problem(spec)[1]
+            method = get_method(spec.base_method)
+            try:
+                method.check(resolve(method.options, spec.base_method, dict(spec.options)), self.budget,
+                             objectives[where_run], GRAD_COST)
+            except (TypeError, ValueError) as exc:
+                raise _fail(where, f"method {spec.method!r} on {spec.dataset}, hidden {list(spec.hidden)}, "
+                                   f"lam {spec.lam:g}: {exc}") from None
 
     def base_method(self, method: str) -> str:
         return self.variants[method]["method"] if method in self.variants else method
