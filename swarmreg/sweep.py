@@ -247,13 +247,9 @@ class Sweep:
         options = cfg.get("options", {})
         if not isinstance(options, dict):
             raise _fail(where, f"options must be a table, got {options!r}")
-        used = [*methods, *(variants[m]["method"] for m in methods if m in variants)]
         for m, opts in options.items():
             if m not in METHODS and m not in variants:
                 raise _fail(where, f"[options.{m}]: unknown method{suggest(m, [*METHODS, *variants])}")
-            if m not in used:
-                raise _fail(where, f"[options.{m}]: {m!r} is not among the sweep's methods "
-                                   f"({', '.join(dict.fromkeys(used))}); add it to methods or remove the table")
             if not isinstance(opts, dict):
                 raise _fail(where, f"[options.{m}] must be a table")
         datasets, sources, notes = _read_datasets(datasets, Path(base or "."), float(test_size), float(val_size),
@@ -270,6 +266,11 @@ class Sweep:
                 sweep.resolved_options(m)
             except (TypeError, ValueError) as exc:
                 raise _fail(where, f"method {m!r}: {exc}") from None
+        used = [*methods, *(variants[m]["method"] for m in methods if m in variants)]
+        for m in options:
+            if m not in used:
+                raise _fail(where, f"[options.{m}]: {m!r} is not among the sweep's methods "
+                                   f"({', '.join(dict.fromkeys(used))}); add it to methods or remove the table")
         sweep._check_runs_fit(where)
         return sweep
 
