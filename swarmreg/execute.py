@@ -25,9 +25,11 @@ def _dataset(name: str | CSVSource, seed: int, test_size: float, val_size: float
     return load(name, seed=seed, test_size=test_size, val_size=val_size)
 
 
-def problem(spec: RunSpec) -> tuple[Dataset, Objective]:
-    """The data set (split as the spec says) and the objective J a run of ``spec`` minimizes."""
-    ds = _dataset(spec.source or spec.dataset, spec.split_seed, spec.test_size, spec.val_size)
+def problem(spec: RunSpec, cached: bool = True) -> tuple[Dataset, Objective]:
+    """The data set (split as the spec says) and the objective J a run of ``spec`` minimizes;
+    ``cached=False`` reads the data afresh and keeps it out of the cache the runs use."""
+    split = _dataset if cached else _dataset.__wrapped__
+    ds = split(spec.source or spec.dataset, spec.split_seed, spec.test_size, spec.val_size)
     net = Network(ds.sizes(spec.hidden), hidden=spec.activation, output=ds.output)
     return ds, Objective(net, ds.X_train, ds.y_train, lam=spec.lam)
 

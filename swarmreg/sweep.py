@@ -282,7 +282,7 @@ class Sweep:
         for spec in {(s.dataset, s.hidden, s.method, s.lam): s for s in reversed(self.runs())}.values():
             where_run = (spec.dataset, spec.hidden, spec.lam)
             if where_run not in objectives:
-                objectives[where_run] = problem(spec)[1]
+                objectives[where_run] = problem(spec, cached=False)[1]  # a run reads its data itself
             method = get_method(spec.base_method)
             try:
                 method.check(resolve(method.options, spec.base_method, dict(spec.options)), self.budget,
