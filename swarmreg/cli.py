@@ -231,10 +231,21 @@ def _load(out: Path, all_runs: bool = False):
         raise UsageError(str(exc)) from None
 
 
+def _load_checked(out: Path, all_runs: bool, metrics: Sequence[str] | None):
+    """:func:`_load` after refusing unknown metric names, suggesting one the store holds when it can be read."""
+    from .report import check_metrics
+    try:
+        df = _load(out, all_runs)
+    except UsageError:
+        check_metrics(metrics)  # a bad name is reported before a missing store
+        raise
+    check_metrics(metrics, df)
+    return df
+
+
 def _table(args: argparse.Namespace) -> int:
-    from .report import check_metrics, format_table, summarize
-    df = _load(args.out, args.all)
-    check_metrics(args.metrics, df)
+    from .report import format_table, summarize
+    df = _load_checked(args.out, args.all, args.metrics)
     if args.ci:
         from .report import DEFAULT_METRICS
         from .stats import ci_summary
@@ -247,13 +258,11 @@ def _table(args: argparse.Namespace) -> int:
 
 
 def _stats(args: argparse.Namespace) -> int:
-    from .report import check_metrics
     from .stats import pairwise
     from .stats_report import format_pairwise
     if (args.targets or args.absolute) and not args.ert:
         raise UsageError("--targets and --absolute go with --ert")
-    df = _load(args.out, args.all)
-    check_metrics([args.metric], df)
+    df = _load_checked(args.out, args.all, [args.metric])
     if args.ert or args.ecdf:
         _ert_and_ecdf(args, df)
     if not args.ert:

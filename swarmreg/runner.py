@@ -131,7 +131,7 @@ def execute_all(specs: Iterable[RunSpec], emit: Callable[[dict], None], *, sweep
         for spec in specs:
             emit(execute(spec, sweep_name, plugins))
     elif executor is None or executor == "process":
-        workers = min(workers or os.cpu_count() or 1, len(specs))  # no more processes than runs
+        workers = min(workers or os.cpu_count() or 1, max(len(specs), 1))  # no more processes than runs
         _run_pool(specs, sweep_name, workers, emit, plugins)
     elif isinstance(executor, str):
         raise ValueError(f"executor must be 'process', 'serial' or an Executor object, got {executor!r}")
