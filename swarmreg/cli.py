@@ -5,6 +5,7 @@ Bad input: one line on stderr, exit 2."""
 from __future__ import annotations
 
 import argparse
+import re
 import signal
 import sys
 from collections.abc import Iterator, Sequence
@@ -54,6 +55,8 @@ class _Parser(argparse.ArgumentParser):
 
 
 ALL_HELP = "every run stored in OUT (default: the runs of the config last run into OUT)"
+OUT_HELP = "the folder holding runs.sqlite (what swarmreg run --out wrote)"
+FORMAT_HELP = "markdown (default), csv or latex"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -62,21 +65,33 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     c = sub.add_parser("compare", help="run a small grid in memory and print its table")
-    c.add_argument("--datasets", nargs="+", default=["iris"])
+    c.add_argument("--datasets", nargs="+", default=["iris"],
+                   help="built-in data set names and CSV files (default: iris)")
+    c.add_argument("--target", default=None,
+                   help="the target column of the CSV data sets: a header name or a 0-based index "
+                        "(default: the last column)")
+    c.add_argument("--task", choices=("classification", "regression"), default=None,
+                   help="the task of the CSV data sets (default: inferred from the target column)")
     c.add_argument("--hidden", nargs="+", type=int, default=[8], help="hidden layer sizes of one network")
-    c.add_argument("--methods", nargs="+", default=["pso", "nelder-mead", "backprop"])
-    c.add_argument("--lams", nargs="+", type=float, default=[0.0, 0.01, 0.1])
-    c.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
-    c.add_argument("--budget", type=float, default=20_000)
+    c.add_argument("--methods", nargs="+", default=["pso", "nelder-mead", "backprop"],
+                   help="registered methods (swarmreg methods lists them; default: pso nelder-mead backprop)")
+    c.add_argument("--lams", nargs="+", type=float, default=[0.0, 0.01, 0.1],
+                   help="L2 coefficients: J = E + lam * sum of squared non-bias weights (default: 0 0.01 0.1)")
+    c.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2], help="one run per seed (default: 0 1 2)")
+    c.add_argument("--budget", type=float, default=20_000,
+                   help="evaluations of J on the training set per run, a gradient costing 3 (default: 20000)")
     c.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
-    c.add_argument("--metrics", nargs="+", default=["fun", "test_accuracy", "weight_norm"])
-    c.add_argument("--format", choices=("markdown", "csv", "latex"), default="markdown")
+    c.add_argument("--metrics", nargs="+", default=["fun", "test_accuracy", "weight_norm"],
+                   help="result columns to summarize (default: fun test_accuracy weight_norm)")
+    c.add_argument("--format", choices=("markdown", "csv", "latex"), default="markdown", help=FORMAT_HELP)
 
     r = sub.add_parser("run", help="run (resume, or grow) a sweep config into OUT/runs.sqlite: "
                                    "runs already stored there are reused")
-    r.add_argument("config", type=Path)
-    r.add_argument("--out", type=Path, required=True)
-    r.add_argument("--executor", choices=("process", "serial", "dask"), default="process")
+    r.add_argument("config", type=Path, help="the sweep's TOML file (see the README's sweep config)")
+    r.add_argument("--out", type=Path, required=True,
+                   help="folder of the results store OUT/runs.sqlite (created, resumed or grown)")
+    r.add_argument("--executor", choices=("process", "serial", "dask"), default="process",
+                   help="process: a local process pool (default); serial: in this process; dask: a Dask cluster")
     r.add_argument("--workers", type=int, default=None, help="local processes (default: all cores)")
     r.add_argument("--scheduler", help="Dask scheduler address, e.g. tcp://127.0.0.1:8786")
     r.add_argument("--rerun", choices=("failed", "stale", "all"), default=None,
@@ -88,36 +103,62 @@ def _parser() -> argparse.ArgumentParser:
                    help="keep stored runs made by other code of their method instead of recomputing them")
 
     t = sub.add_parser("table", help="mean and std over seeds of a stored sweep")
-    t.add_argument("out", type=Path)
-    t.add_argument("--format", choices=("markdown", "csv", "latex"), default="markdown")
-    t.add_argument("--metrics", nargs="+", default=None)
+    t.add_argument("out", type=Path, help=OUT_HELP)
+    t.add_argument("--format", choices=("markdown", "csv", "latex"), default="markdown", help=FORMAT_HELP)
+    t.add_argument("--metrics", nargs="+", default=None,
+                   help="result columns to summarize (default: fun, error, accuracies, test_mse and the norms)")
     t.add_argument("--all", action="store_true", help=ALL_HELP)
     t.add_argument("--ci", action="store_true",
                    help="cells 'median [low, high]': 95%% bootstrap interval of the median over seeds")
 
     s = sub.add_parser("stats", help="paired tests of every pair of methods (or --by values), Holm-corrected")
-    s.add_argument("out", type=Path)
-    s.add_argument("--metric", default="fun")
+    s.add_argument("out", type=Path, help=OUT_HELP)
+    s.add_argument("--metric", default="fun", help="the result column compared (default: fun, i.e. J)")
     s.add_argument("--by", default="method", help="the column whose values are compared (default: method)")
     s.add_argument("--family", choices=("all", "problem"), default="all",
                    help="Holm's correction over every row (default) or over the rows of each problem")
-    s.add_argument("--format", choices=("markdown", "csv", "latex"), default="markdown")
+    s.add_argument("--format", choices=("markdown", "csv", "latex"), default="markdown", help=FORMAT_HELP)
     s.add_argument("--all", action="store_true", help=ALL_HELP)
+    s.add_argument("--ert", action="store_true",
+                   help="print COCO's aRT (average running time) per method and problem with its 95%% bootstrap "
+                        "interval, at each of --targets, instead of the paired tests")
+    s.add_argument("--targets", nargs="+", type=float, default=None, metavar="TAU",
+                   help="aRT targets: best J within a fraction TAU of the best J any run reached on the problem "
+                        "(default: 0.01); with --absolute, J thresholds")
+    s.add_argument("--absolute", action="store_true", help="--targets are J values, not fractions of the best J")
+    s.add_argument("--ecdf", type=Path, default=None, metavar="FILE",
+                   help="save the runtime ECDF figure to FILE (PNG) and its caption to FILE with the suffix .txt")
 
     g = sub.add_parser("plot", help="draw the lam path and convergence figures of a stored sweep")
-    g.add_argument("out", type=Path)
+    g.add_argument("out", type=Path, help=OUT_HELP)
     g.add_argument("--to", type=Path, default=None, help="folder for the PNGs (default: OUT/figures)")
     g.add_argument("--all", action="store_true", help=ALL_HELP)
     g.add_argument("--profiles", action="store_true",
                    help="draw performance and data profiles, the runtime ECDF and the rank diagram instead")
 
+    e = sub.add_parser("export", help="write the stored runs, one row each, as CSV, Parquet or IOHprofiler's format")
+    e.add_argument("out", type=Path, help=OUT_HELP)
+    e.add_argument("--format", choices=("csv", "parquet", "ioh"), default="csv",
+                   help="csv: runs.csv (+ traces.csv.gz); parquet: runs.parquet (+ traces.parquet), needs pyarrow; "
+                        "ioh: a folder per method in IOHprofiler's format, for IOHanalyzer (default: csv)")
+    e.add_argument("--traces", action="store_true",
+                   help="also write each run's trace records: cost and best-so-far J (ioh always has them)")
+    e.add_argument("--to", type=Path, default=None, help="folder to write into (default: OUT/export)")
+    e.add_argument("--force", action="store_true", help="write over files already there")
+    e.add_argument("--all", action="store_true", help=ALL_HELP)
+
     m = sub.add_parser("methods", help="list every registered method with its options and defaults")
-    m.add_argument("names", nargs="*", help="only these methods (default: all)")
+    m.add_argument("names", nargs="*",
+                   help="only these methods (default: all); a family's prefix, e.g. nevergrad, lists its names")
+    m.add_argument("--family", default=None, metavar="PREFIX",
+                   help="list the names of this method family (e.g. nevergrad) instead")
     m.add_argument("--plugins", action="extend", type=_modules, default=[], metavar="MODULE[,MODULE...]",
                    help="import this module first, from the working directory or the import path (it registers "
                         "its methods); repeat the flag or give a comma list for several")
 
-    x = sub.add_parser("reproduce", help="run the five experiments and write OUT/REPORT.md")
+    from .experiments import EXPERIMENTS
+    x = sub.add_parser("reproduce", help=f"run the {len(EXPERIMENTS)} experiments ({', '.join(EXPERIMENTS)}) "
+                                         "and write OUT/REPORT.md")
     x.add_argument("--quick", action="store_true", help="the quick profile (about 1.5 minutes on 2 cores)")
     x.add_argument("--profile", choices=("full", "quick", "smoke"), default=None, help=argparse.SUPPRESS)
     x.add_argument("--out", type=Path, default=None,
@@ -152,13 +193,28 @@ def _positive(value: int | None, name: str) -> None:
         raise UsageError(f"{name} must be at least 1, got {value}")
 
 
+def _datasets(args: argparse.Namespace) -> list:
+    """``--datasets`` with ``--target`` and ``--task`` applied to each CSV file."""
+    csvs = [d for d in args.datasets if d.endswith(".csv")]
+    if (args.target is not None or args.task is not None) and not csvs:
+        raise UsageError("--target and --task apply to CSV data sets; --datasets names none")
+    extra = {k: v for k, v in (("target", args.target), ("task", args.task)) if v is not None}
+    if isinstance(extra.get("target"), str) and extra["target"].lstrip("-").isdigit():
+        extra["target"] = int(extra["target"])
+    return [{"path": d, **extra} if d in csvs else d for d in args.datasets]
+
+
 def _compare(args: argparse.Namespace) -> int:
     from .compare import compare
     from .report import check_metrics, format_table, summarize
+    from .sweep import ConfigError
     _positive(args.workers, "--workers")
     check_metrics(args.metrics)
-    runs = compare(datasets=args.datasets, hidden=[args.hidden], methods=args.methods, lams=args.lams,
-                   seeds=args.seeds, budget=args.budget, workers=args.workers, runs=True)
+    try:
+        runs = compare(datasets=_datasets(args), hidden=[args.hidden], methods=args.methods, lams=args.lams,
+                       seeds=args.seeds, budget=args.budget, workers=args.workers, runs=True)
+    except ConfigError as exc:  # a CSV's advice in this command's own words
+        raise UsageError(re.sub(r"target = '?([^']*)'?$", r"--target \1", str(exc))) from None
     print(format_table(summarize(runs, args.metrics), args.format))
     failed = runs[runs["status"] == "failed"]
     if len(failed):
@@ -229,29 +285,58 @@ def _load(out: Path, all_runs: bool = False):
     return df
 
 
+def _load_checked(out: Path, all_runs: bool, metrics: Sequence[str] | None):
+    """:func:`_load` after refusing unknown metric names, suggesting one the store holds when it can be read."""
+    from .report import check_metrics
+    try:
+        df = _load(out, all_runs)
+    except UsageError:
+        check_metrics(metrics)  # a bad name is reported before a missing store
+        raise
+    check_metrics(metrics, df)
+    return df
+
+
 def _table(args: argparse.Namespace) -> int:
-    from .report import check_metrics, format_table, summarize
-    check_metrics(args.metrics)
+    from .report import format_table, summarize
+    df = _load_checked(args.out, args.all, args.metrics)
     if args.ci:
         from .report import DEFAULT_METRICS
         from .stats import ci_summary
         from .stats_report import format_ci_table
-        df = _load(args.out, args.all)
         metrics = [m for m in (args.metrics or DEFAULT_METRICS) if m in df.columns and df[m].notna().any()]
         print(format_ci_table(ci_summary(df, metrics), args.format))
         return 0
-    print(format_table(summarize(_load(args.out, args.all), args.metrics), args.format))
+    print(format_table(summarize(df, args.metrics), args.format))
     return 0
 
 
 def _stats(args: argparse.Namespace) -> int:
-    from .report import check_metrics
     from .stats import pairwise
     from .stats_report import format_pairwise
-    check_metrics([args.metric])
-    table = pairwise(_load(args.out, args.all), args.metric, by=args.by, family=args.family)
-    print(format_pairwise(table, args.format))
+    if (args.targets or args.absolute) and not args.ert:
+        raise UsageError("--targets and --absolute go with --ert")
+    df = _load_checked(args.out, args.all, [args.metric])
+    if args.ert or args.ecdf:
+        _ert_and_ecdf(args, df)
+    if not args.ert:
+        print(format_pairwise(pairwise(df, args.metric, by=args.by, family=args.family), args.format))
     return 0
+
+
+def _ert_and_ecdf(args: argparse.Namespace, df) -> None:
+    import pandas as pd
+
+    from .stats import ert
+    from .stats_report import format_pairwise, plot_runtime_ecdf
+    from .store import load_traces
+    traces = load_traces(args.out, df["key"])
+    if args.ert:
+        tables = [ert(df, traces, t, by=args.by, relative=not args.absolute) for t in args.targets or [0.01]]
+        print(format_pairwise(pd.concat(tables, ignore_index=True), args.format))
+    if args.ecdf:
+        for path in plot_runtime_ecdf(df, traces, args.ecdf, by=args.by):
+            print(path, file=sys.stderr)
 
 
 def _plot(args: argparse.Namespace) -> int:
@@ -285,19 +370,41 @@ def _plot_profiles(out: Path, df, to: Path) -> int:
     return 0
 
 
+def _export(args: argparse.Namespace) -> int:
+    from .export import export_runs
+    from .store import StoreError
+    try:
+        written = export_runs(args.out, args.to or args.out / "export", args.format, traces=args.traces,
+                              current_only=not args.all, force=args.force)
+    except (FileNotFoundError, FileExistsError, ImportError, StoreError) as exc:
+        raise UsageError(str(exc)) from None
+    for path in written:
+        print(path)
+    return 0
+
+
 def _methods(args: argparse.Namespace) -> int:
     from .registry import METHODS, PluginError, get_method, import_plugins
     try:
         import_plugins(args.plugins, path=[Path.cwd()])
     except PluginError as exc:
         raise UsageError(str(exc)) from None
-    methods = [get_method(n) for n in args.names] if args.names else [METHODS[n] for n in METHODS]
+    families = [n for n in [*args.names, args.family] if n is not None and n in METHODS.families]
+    if args.family is not None and not families:
+        METHODS.family_names(args.family)  # raises, naming the known families
+    for prefix in families:
+        for name in METHODS.family_names(prefix):
+            print(name)
+    names = [n for n in args.names if n not in families]
+    if families and not names:
+        return 0
+    methods = [get_method(n) for n in names] if names else [METHODS[n] for n in METHODS]
     for method in methods:
         kind = "gradient" if method.uses_gradient else "gradient-free"
         print(f"{method.name} ({kind}): {method.summary}")
         for option, (default, comment) in method.option_docs().items():
             print(f"    {option} = {default!r}" + (f"  # {comment}" if comment else ""))
-    if not args.names:
+    if not names:
         for prefix, description in METHODS.families.items():
             print(f"{prefix}:<Name>: {description}")
     return 0
@@ -328,7 +435,7 @@ def _reproduce(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     from .sweep import ConfigError
     commands = {"compare": _compare, "run": _run, "table": _table, "stats": _stats, "plot": _plot, "methods": _methods,
-                "reproduce": _reproduce}
+                "export": _export, "reproduce": _reproduce}
     try:
         with guarded_stdout():
             args = _parser().parse_args(argv)

@@ -165,9 +165,11 @@ def read_csv(path: str | Path, target: str | int | None = None, task: str | None
             value = _number(cells[j])
             where = f"{_at(path, line, j + 1)}: feature column {columns[j]!r}"
             if value is None:
+                could_be_target = all(len(c) == n_cols and c[j] for _, c in body)  # a target has no empty cell
                 raise CSVError(f"{where} holds {cells[j]!r}, not a number" +
                                ("" if cells[j] else " (an empty cell)") +
-                               (f"; name the target with target = {columns[j]!r}" if has_header else
+                               ("" if not could_be_target else
+                                f"; name the target with target = {columns[j]!r}" if has_header else
                                 f"; name the target with target = {j}"))
             if not math.isfinite(value):
                 raise CSVError(f"{where} holds {cells[j]!r}, not a finite number (NaN or inf)")

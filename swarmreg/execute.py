@@ -21,14 +21,17 @@ from .registry import import_plugins
 from .sweep import RunSpec
 
 
-@lru_cache(maxsize=32)
-def _dataset(name: str | CSVSource, seed: int, test_size: float, val_size: float) -> Dataset:
+def _read(name: str | CSVSource, seed: int, test_size: float, val_size: float) -> Dataset:
     return load(name, seed=seed, test_size=test_size, val_size=val_size)
 
 
-def problem(spec: RunSpec) -> tuple[Dataset, Objective]:
-    """The data set (split as the spec says) and the objective J a run of ``spec`` minimizes."""
-    ds = _dataset(spec.source or spec.dataset, spec.split_seed, spec.test_size, spec.val_size)
+_dataset = lru_cache(maxsize=32)(_read)  # the runs' data, read once per process
+
+
+def problem(spec: RunSpec, cached: bool = True) -> tuple[Dataset, Objective]:
+    """The data set (split as the spec says) and the objective J a run of ``spec`` minimizes;
+    ``cached=False`` reads the data afresh, outside the runs' cache (the config check)."""
+    ds = (_dataset if cached else _read)(spec.source or spec.dataset, spec.split_seed, spec.test_size, spec.val_size)
     net = Network(ds.sizes(spec.hidden), hidden=spec.activation, output=ds.output)
     return ds, Objective(net, ds.X_train, ds.y_train, lam=spec.lam)
 

@@ -93,7 +93,7 @@ class _Registry(Mapping[str, Method]):
 
     def __init__(self) -> None:
         self._methods: dict[str, Method] = {}
-        self._families: dict[str, tuple[Callable[[str], Method], str]] = {}
+        self._families: dict[str, tuple[Callable[[str], Method], str, Callable[[], Iterable[str]] | None]] = {}
         self._resolved: dict[str, Method] = {}
         self._entry_points_loaded = False
 
@@ -145,7 +145,19 @@ class _Registry(Mapping[str, Method]):
     def families(self) -> Mapping[str, str]:
         """``{prefix: description}`` of the registered families (``prefix:Name`` methods)."""
         self._load_entry_points()
-        return {prefix: doc for prefix, (_, doc) in self._families.items()}
+        return {prefix: doc for prefix, (_, doc, _) in self._families.items()}
+
+    def family_names(self, prefix: str) -> list[str]:
+        """The full names ``prefix:Name`` a family serves, sorted; a ``ValueError`` for an unknown prefix or
+        a family that cannot list its names (a missing optional dependency, or no lister registered)."""
+        self._load_entry_points()
+        if prefix not in self._families:
+            raise ValueError(f"unknown method family {prefix!r}{suggest(prefix, self._families)}; "
+                             f"known families: {', '.join(self._families) or 'none'}")
+        names = self._families[prefix][2]
+        if names is None:
+            raise ValueError(f"the method family {prefix!r} does not list its names")
+        return sorted(f"{prefix}:{n}" for n in names())
 
 
 METHODS = _Registry()
@@ -213,18 +225,20 @@ def register_method(name: str, *, options: type, uses_gradient: bool = False,
     return decorate
 
 
-def register_family(prefix: str, resolve: Callable[[str], Method], description: str) -> None:
+def register_family(prefix: str, resolve: Callable[[str], Method], description: str,
+                    names: Callable[[], Iterable[str]] | None = None) -> None:
     """Register ``prefix:<Name>`` methods resolved on demand by ``resolve(Name) -> Method``.
 
     ``resolve`` raises ``ValueError`` with a precise message (unknown name with a near miss, a
-    missing optional dependency) for a name it cannot serve.
+    missing optional dependency) for a name it cannot serve; ``names()``, if given, returns every
+    ``Name`` it serves (for ``swarmreg methods <prefix>``).
     """
     _check_name(prefix, "family prefix")
     if ":" in prefix:
         raise ValueError(f"family prefix {prefix!r} must not contain ':'")
     if prefix in METHODS._families:
         raise ValueError(f"a method family called {prefix!r} is already registered")
-    METHODS._families[prefix] = (resolve, description)
+    METHODS._families[prefix] = (resolve, description, names)
 
 
 class PluginError(ImportError):

@@ -23,13 +23,17 @@ METRICS = ("fun", "error", "penalty", "weight_norm", "bias_norm", "train_accurac
            "train_mse", "test_mse", "val_mse", "cost", "n_evals", "n_grads", "wall_time")
 
 
-def check_metrics(metrics: Sequence[str] | None) -> None:
-    """Refuse a metric name that is not a stored result column, naming it."""
+def check_metrics(metrics: Sequence[str] | None, runs: pd.DataFrame | None = None) -> None:
+    """Refuse a metric name that is not a stored result column, naming it; the near miss suggested is
+    one that ``runs`` holds values of, when there is one (``test_accuracy`` rather than an empty
+    ``val_accuracy``)."""
     if metrics is not None and (isinstance(metrics, str) or not isinstance(metrics, Sequence)):
         raise TypeError(f"metrics must be a list of names, got {metrics!r}")
+    held = METRICS if runs is None else [m for m in METRICS if m in runs.columns and runs[m].notna().any()]
     for m in metrics or ():
         if m not in METRICS:
-            raise ValueError(f"unknown metric {m!r}{suggest(m, METRICS)}; known: {', '.join(METRICS)}")
+            raise ValueError(f"unknown metric {m!r}{suggest(m, held) or suggest(m, METRICS)}; "
+                             f"known: {', '.join(METRICS)}")
 FORMATS = ("markdown", "csv", "latex")
 
 

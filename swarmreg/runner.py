@@ -184,7 +184,8 @@ def execute_all(specs: Iterable[RunSpec], emit: Callable[[dict], None], *, sweep
         for spec in specs:
             emit(execute(spec, sweep_name, plugins, plugin_path))
     elif executor is None or executor == "process":
-        _run_pool(specs, sweep_name, workers or os.cpu_count() or 1, emit, plugins, plugin_path)
+        workers = min(workers or os.cpu_count() or 1, max(len(specs), 1))  # no more processes than runs
+        _run_pool(specs, sweep_name, workers, emit, plugins, plugin_path)
     elif isinstance(executor, str):
         raise ValueError(f"executor must be 'process', 'serial' or an Executor object, got {executor!r}")
     else:

@@ -104,10 +104,25 @@ def plot_profiles(df: pd.DataFrame, traces: Mapping[str, Mapping[str, np.ndarray
                       "Performance profile", folder / "performance_profile.png"),
         _profile_axes(data, by, "budget_units", "kappa: cost / (n_params + 1)", "Data profile",
                       folder / "data_profile.png"),
-        _profile_axes([(None, ecdf)], by, "cost", "cost (evaluations of J on the training set)",
-                      "Runtime ECDF over targets tau = 1e-1 ... 1e-7", folder / "runtime_ecdf.png",
-                      ylabel="fraction of (instance, target) pairs"),
+        _ecdf_axes(ecdf, by, folder / "runtime_ecdf.png"),
     ]
+
+
+def _ecdf_axes(ecdf: pd.DataFrame, by: str, path: Path) -> Path:
+    return _profile_axes([(None, ecdf)], by, "cost", "cost (evaluations of J on the training set)",
+                         "Runtime ECDF over targets tau = 1e-1 ... 1e-7", path,
+                         ylabel="fraction of (instance, target) pairs")
+
+
+def plot_runtime_ecdf(df: pd.DataFrame, traces: Mapping[str, Mapping[str, np.ndarray]], path: str | Path,
+                      by: str = "method") -> list[Path]:
+    """Write the runtime ECDF of :func:`stats.runtime_ecdf` to ``path`` and its caption beside it
+    (``path`` with the suffix ``.txt``); return both paths."""
+    path = Path(path)
+    figure = _ecdf_axes(stats.runtime_ecdf(df, traces, by=by), by, path)
+    caption = path.with_suffix(".txt")
+    caption.write_text(CAPTIONS["runtime_ecdf"] + "\n")
+    return [figure, caption]
 
 
 def plot_critical_difference(summary: stats.RankSummary, path: str | Path) -> Path:

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ._validate import suggest
+from .budget import GRAD_COST
 from .csvdata import CSVError, CSVSource, from_entry
 from .datasets import NAMES as DATASETS
 from .datasets import check_split
@@ -267,7 +268,30 @@ class Sweep:
                 sweep.resolved_options(m)
             except (TypeError, ValueError) as exc:
                 raise _fail(where, f"method {m!r}: {exc}") from None
+        used = [*methods, *(variants[m]["method"] for m in methods if m in variants)]
+        for m in options:
+            if m not in used:
+                raise _fail(where, f"[options.{m}]: {m!r} is not among the sweep's methods "
+                                   f"({', '.join(dict.fromkeys(used))}); add it to methods or remove the table")
+        sweep._check_runs_fit(where)
         return sweep
+
+    def _check_runs_fit(self, where: str) -> None:
+        """Each method's own ``check`` on every (dataset, network, lam) of the sweep, before any run: a
+        budget below one generation or step of a method, or options that cannot run on a problem."""
+        from .execute import problem  # execute builds on this module
+        objectives: dict[tuple, Any] = {}
+        for spec in {(s.dataset, s.hidden, s.method, s.lam): s for s in reversed(self.runs())}.values():
+            where_run = (spec.dataset, spec.hidden, spec.lam)
+            if where_run not in objectives:
+                objectives[where_run] = problem(spec, cached=False)[1]  # a run reads its data itself
+            method = get_method(spec.base_method)
+            try:
+                method.check(resolve(method.options, spec.base_method, dict(spec.options)), self.budget,
+                             objectives[where_run], GRAD_COST)
+            except (TypeError, ValueError) as exc:
+                raise _fail(where, f"method {spec.method!r} on {spec.dataset}, hidden {list(spec.hidden)}, "
+                                   f"lam {spec.lam:g}: {exc}") from None
 
     def base_method(self, method: str) -> str:
         return self.variants[method]["method"] if method in self.variants else method

@@ -4,6 +4,7 @@ status a shell reports for a tool that SIGPIPE ended."""
 
 from __future__ import annotations
 
+import dataclasses
 import fcntl
 import os
 import pty
@@ -85,9 +86,10 @@ def test_compare_progress_from_python(capsys):
 
 
 def test_plot_without_a_finished_run_says_so_and_exits_1(tmp_path, capsys):
-    failing = SMALL.replace("n_particles = 10", "n_particles = 1000").replace('["pso", "backprop"]', '["pso"]')
+    sweep = sr.Sweep.from_dict(tomllib.loads(SMALL.replace('["pso", "backprop"]', '["pso"]')))
+    failing = dataclasses.replace(sweep, options={"pso": {"n_particles": 1000}})  # past the config check
     out = tmp_path / "out"
-    summary = sr.run_sweep(sr.Sweep.from_dict(tomllib.loads(failing)), out, executor="serial")
+    summary = sr.run_sweep(failing, out, executor="serial")
     assert summary.failed == summary.total == 4
     code = cli.main(["plot", str(out)])
     captured = capsys.readouterr()

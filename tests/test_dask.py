@@ -3,6 +3,7 @@ test, as separate processes. Results must equal the local process pool's bit for
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import signal
@@ -40,6 +41,7 @@ n_particles = 10
 method = "pso"
 n_particles = 1000
 """
+OK_CONFIG = CONFIG.replace(', "pso-huge"]', "]").split("[variants")[0]
 N_RUNS = 4 * 2 * 2
 N_FAILED = 2 * 2
 VALUE_COLUMNS = [c for c in RUN_COLUMNS if c not in ("wall_time", "started_at", "finished_at", "blas")]
@@ -133,7 +135,10 @@ def client(scheduler):
 
 @pytest.fixture(scope="module")
 def sweep() -> sr.Sweep:
-    return sr.Sweep.from_dict(tomllib.loads(CONFIG))
+    """CONFIG, whose pso-huge runs the config check refuses: its options are put back after the check."""
+    cfg = tomllib.loads(CONFIG)
+    checked = sr.Sweep.from_dict({**cfg, "variants": {"pso-huge": {"method": "pso"}}})
+    return dataclasses.replace(checked, variants=cfg["variants"])
 
 
 @pytest.fixture(scope="module")
@@ -144,21 +149,24 @@ def pool_out(tmp_path_factory, sweep) -> Path:
     return out
 
 
-def assert_same_results(a: Path, b: Path) -> None:
+def assert_same_results(a: Path, b: Path, n_runs: int = N_RUNS, n_failed: int = N_FAILED) -> None:
+    """The same runs, results, traces and weights in both stores (``b``'s runs that ``a`` has)."""
     ra = sr.load_results(a).sort_values("key", ignore_index=True)
     rb = sr.load_results(b).sort_values("key", ignore_index=True)
-    assert len(ra) == len(rb) == N_RUNS and list(ra["key"]) == list(rb["key"])
+    rb = rb[rb["key"].isin(ra["key"])].reset_index(drop=True)
+    assert len(ra) == len(rb) == n_runs and list(ra["key"]) == list(rb["key"])
     for col in ("fun", "weight_norm", "test_accuracy", "cost"):
         assert ra[col].equals(rb[col]), col  # NaN of the failed runs in the same places, the rest ==
-    pd.testing.assert_frame_equal(ra[VALUE_COLUMNS], rb[VALUE_COLUMNS], check_exact=True)
-    ta, tb = sr.load_traces(a), sr.load_traces(b)
+    pd.testing.assert_frame_equal(ra[VALUE_COLUMNS], rb[VALUE_COLUMNS], check_exact=True,
+                                  check_dtype=n_failed > 0)  # b's integer columns may be float for its NaNs
+    ta, tb = sr.load_traces(a), sr.load_traces(b, ra["key"])
     assert ta.keys() == tb.keys()
     for key in ta:
         assert ta[key].keys() == tb[key].keys()
         for name in ta[key]:
             assert np.array_equal(ta[key][name], tb[key][name]), (key, name)
-    wa, wb = sr.load_weights(a), sr.load_weights(b)
-    assert wa.keys() == wb.keys() and len(wa) == N_RUNS - N_FAILED
+    wa, wb = sr.load_weights(a), sr.load_weights(b, ra["key"])
+    assert wa.keys() == wb.keys() and len(wa) == n_runs - n_failed
     for key in wa:
         assert np.array_equal(wa[key], wb[key]), key
 
@@ -180,16 +188,17 @@ def test_run_sweep_on_dask_matches_process_pool(tmp_path, client, sweep, pool_ou
 
 def test_cli_dask_executor_matches_process_pool(tmp_path, scheduler, pool_out):
     cfg = tmp_path / "dask.toml"
-    cfg.write_text(CONFIG)
+    cfg.write_text(OK_CONFIG)  # the command's config check refuses pso-huge's runs
     out = tmp_path / "out"
     proc = subprocess.run([sys.executable, "-m", "swarmreg", "run", str(cfg), "--out", str(out),
                            "--executor", "dask", "--scheduler", scheduler], cwd=tmp_path, capture_output=True,
                           text=True, timeout=300)
     assert "Traceback" not in proc.stderr, proc.stderr
-    assert proc.returncode == 1, proc.stderr  # the pso-huge runs failed, as they must
-    summary = f"{N_RUNS} runs: {N_RUNS - N_FAILED} finished, {N_FAILED} failed, 0 already stored"
+    assert proc.returncode == 0, proc.stderr
+    n_runs = N_RUNS - N_FAILED
+    summary = f"{n_runs} runs: {n_runs} finished, 0 failed, 0 already stored"
     assert any(line.startswith(summary) for line in proc.stderr.splitlines()), proc.stderr
-    assert_same_results(out, pool_out)
+    assert_same_results(out, pool_out, n_runs, 0)
 
 
 def test_a_dask_sweep_killed_right_after_its_kth_stored_run_has_exactly_k_runs_stored(tmp_path, scheduler,
@@ -218,7 +227,7 @@ def test_a_dask_sweep_killed_right_after_its_kth_stored_run_has_exactly_k_runs_s
 
 def test_cli_dask_executor_without_failures_exits_0(tmp_path, scheduler, capsys):
     cfg = tmp_path / "ok.toml"
-    cfg.write_text(CONFIG.replace(', "pso-huge"]', "]"))
+    cfg.write_text(OK_CONFIG)
     capsys.readouterr()
     code = cli.main(["run", str(cfg), "--out", str(tmp_path / "out"), "--executor", "dask",
                      "--scheduler", scheduler])
@@ -229,7 +238,7 @@ def test_cli_dask_executor_without_failures_exits_0(tmp_path, scheduler, capsys)
 
 def test_cli_dask_without_scheduler_is_a_usage_error(tmp_path, capsys):
     cfg = tmp_path / "dask.toml"
-    cfg.write_text(CONFIG)
+    cfg.write_text(OK_CONFIG)
     capsys.readouterr()
     code = cli.main(["run", str(cfg), "--out", str(tmp_path / "out"), "--executor", "dask"])
     captured = capsys.readouterr()

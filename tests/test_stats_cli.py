@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import tomllib
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -37,6 +38,7 @@ def store(tmp_path_factory):
 def one_method(tmp_path_factory):
     out = tmp_path_factory.mktemp("one")
     cfg = tomllib.loads(CONFIG.replace('["pso", "nelder-mead", "backprop"]', '["backprop"]'))
+    del cfg["options"]  # options of a method outside the sweep are refused
     sr.run_sweep(sr.Sweep.from_dict(cfg), out, executor="serial", progress=False)
     return out
 
@@ -95,3 +97,28 @@ def test_bad_arguments_exit_2_with_one_line(store, one_method, tmp_path, capsys,
     code, out, err = run(argv, capsys)
     assert code == 2 and out == ""
     assert len(err.strip().splitlines()) == 1 and says in err and "Traceback" not in err
+
+
+def test_stats_ert_prints_art_and_its_interval_at_each_target(store, capsys):
+    code, out, err = run(["stats", store, "--ert", "--targets", "0.1", "0.01", "--format", "csv"], capsys)
+    assert code == 0, err
+    printed = pd.read_csv(io.StringIO(out))
+    df, traces = sr.load_results(store), sr.load_traces(store)
+    expected = pd.concat([sr.stats.ert(df, traces, t, relative=True) for t in (0.1, 0.01)], ignore_index=True)
+    assert len(printed) == 2 * 2 * 3  # targets x lams x methods
+    assert list(printed["target"]) == [0.1] * 6 + [0.01] * 6
+    for col in ("ert", "ert_low", "ert_high", "successes"):
+        np.testing.assert_allclose(printed[col], expected[col])
+    code, out, _ = run(["stats", store, "--ert", "--absolute", "--targets", "0.5", "--format", "csv"], capsys)
+    absolute = pd.read_csv(io.StringIO(out))
+    np.testing.assert_allclose(absolute["ert"], sr.stats.ert(df, traces, 0.5)["ert"])
+    assert run(["stats", store, "--targets", "0.1"], capsys)[0] == 2  # targets without --ert
+
+
+def test_stats_ecdf_saves_the_figure_and_its_caption(store, tmp_path, capsys):
+    code, out, err = run(["stats", store, "--ecdf", tmp_path / "fig" / "ecdf.png"], capsys)
+    assert code == 0 and "wilcoxon" in out  # the paired tests still print
+    assert (tmp_path / "fig" / "ecdf.png").read_bytes().startswith(PNG)
+    caption = (tmp_path / "fig" / "ecdf.txt").read_text()
+    assert caption.startswith("Runtime ECDF") and "1e-7" in caption
+    assert err.split() == [str(tmp_path / "fig" / "ecdf.png"), str(tmp_path / "fig" / "ecdf.txt")]

@@ -3,6 +3,7 @@ execute, resume by rerunning, refusal of foreign stores and held folders, failed
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import sqlite3
 import subprocess
@@ -50,6 +51,14 @@ VALUE_COLUMNS = [c for c in RUN_COLUMNS if c not in ("wall_time", "started_at", 
 
 def sweep_of(text: str) -> sr.Sweep:
     return sr.Sweep.from_dict(tomllib.loads(text))
+
+
+def past_the_check(text: str) -> sr.Sweep:
+    """A sweep whose variants' options cannot run, put back after the config check (which refuses them),
+    so that its runs fail at run time."""
+    cfg = tomllib.loads(text)
+    sane = {name: {"method": v["method"]} for name, v in cfg["variants"].items()}
+    return dataclasses.replace(sr.Sweep.from_dict({**cfg, "variants": sane}), variants=cfg["variants"])
 
 
 def swarmreg_cli(*args: object, cwd: Path) -> subprocess.CompletedProcess:
@@ -247,7 +256,7 @@ batch_size = 1000
 
 
 def test_failed_runs_are_stored_with_their_message(tmp_path):
-    summary = sr.run_sweep(sweep_of(FAILING), tmp_path / "out", workers=2)
+    summary = sr.run_sweep(past_the_check(FAILING), tmp_path / "out", workers=2)
     assert (summary.total, summary.finished, summary.failed) == (8, 4, 4)
     df = sr.load_results(tmp_path / "out").set_index(["method", "seed"])
     for seed in (0, 1):
@@ -262,9 +271,9 @@ def test_failed_runs_are_stored_with_their_message(tmp_path):
     table = summarize(sr.load_results(tmp_path / "out")).set_index("method")
     assert table.loc["pso-huge", "runs"] == 2 and table.loc["pso-huge", "failed"] == 2
     assert table.loc["pso", "failed"] == 0
-    retry = sr.run_sweep(sweep_of(FAILING), tmp_path / "out", workers=2, retry_failed=True)
+    retry = sr.run_sweep(past_the_check(FAILING), tmp_path / "out", workers=2, retry_failed=True)
     assert (retry.skipped, retry.finished, retry.failed) == (4, 0, 4)
-    again = sr.run_sweep(sweep_of(FAILING), tmp_path / "out", workers=2)
+    again = sr.run_sweep(past_the_check(FAILING), tmp_path / "out", workers=2)
     assert (again.skipped, again.finished, again.failed) == (8, 0, 0)
 
 
@@ -272,9 +281,9 @@ def test_cli_failed_runs_exit_1_and_retry_failed_reruns_only_those(tmp_path, cap
     """Runs on wine fail at the first attempt (a fault injected into the run's data loading, as a disk
     error would) and succeed on retry; the runs that had finished are not rewritten."""
     from swarmreg import execute as execute_module
-    real_load = execute_module.load
+    real_load = execute_module._dataset
 
-    def failing_load(name, *args, **kwargs):
+    def failing_load(name, *args, **kwargs):  # the runs' data loading, not the config check's
         if name == "wine":
             raise OSError("disk on fire")
         return real_load(name, *args, **kwargs)
@@ -285,7 +294,7 @@ def test_cli_failed_runs_exit_1_and_retry_failed_reruns_only_those(tmp_path, cap
     out = tmp_path / "out"
     total, broken = 2 * 2 * 2 * 2, 2 * 2 * 2
     execute_module._dataset.cache_clear()
-    monkeypatch.setattr(execute_module, "load", failing_load)
+    monkeypatch.setattr(execute_module, "_dataset", failing_load)
     code, _, err = run_main(["run", cfg, "--out", out, "--executor", "serial"], capsys)
     assert code == 1, err
     lines = err.splitlines()
@@ -302,7 +311,7 @@ def test_cli_failed_runs_exit_1_and_retry_failed_reruns_only_those(tmp_path, cap
     assert code == 1 and f"0 finished, 0 failed, {total} already stored" in err
     assert rowids(out) == before
 
-    monkeypatch.setattr(execute_module, "load", real_load)
+    monkeypatch.setattr(execute_module, "_dataset", real_load)
     retry = swarmreg_cli("run", cfg, "--out", out, "--workers", "2", "--retry-failed", cwd=tmp_path)
     assert retry.returncode == 0, retry.stderr
     assert retry.stderr.splitlines() == [retry.stderr.strip()]
@@ -413,9 +422,16 @@ def test_compare_runs_true_matches_the_store_bit_for_bit(serial_out):
             assert row[col] == stored.loc[row["key"], col], col
 
 
-def test_compare_metrics_and_failed_runs():
-    table = sr.compare(datasets=["iris"], hidden=[[4]], methods=["pso"], lams=[0.0], seeds=[0, 1], budget=5,
+def disk_on_fire(name, *args):
+    raise OSError("disk on fire")
+
+
+def test_compare_metrics_and_failed_runs(monkeypatch):
+    from swarmreg import execute as execute_module
+    monkeypatch.setattr(execute_module, "_dataset", disk_on_fire)  # the runs' data loading fails
+    table = sr.compare(datasets=["iris"], hidden=[[4]], methods=["pso"], lams=[0.0], seeds=[0, 1], budget=50,
                        options={"pso": {"n_particles": 10}}, metrics=["fun"], executor="serial")
+    monkeypatch.undo()
     assert len(table) == 1 and table.loc[0, "runs"] == 2 and table.loc[0, "failed"] == 2
     ok = sr.compare(datasets=["iris"], hidden=[[4]], methods=["pso"], lams=[0.0], seeds=[0], budget=50,
                     options={"pso": {"n_particles": 10}}, metrics=["fun", "weight_norm"], executor="serial")
@@ -424,7 +440,7 @@ def test_compare_metrics_and_failed_runs():
 
 
 def test_summary_line(tmp_path):
-    summary = sr.run_sweep(sweep_of(FAILING.replace("seeds = [0, 1]", "seeds = [0]")), tmp_path / "o",
+    summary = sr.run_sweep(past_the_check(FAILING.replace("seeds = [0, 1]", "seeds = [0]")), tmp_path / "o",
                            executor="serial")
     line = summary.line()
     assert line.startswith("4 runs: 2 finished, 2 failed, 0 already stored (")
@@ -443,11 +459,12 @@ def test_a_corrupt_store_is_refused_in_one_line(tmp_path):
     assert proc.stderr.count("\n") == 1 and "not a swarmreg store" in proc.stderr
 
 
-def test_compare_command_exits_1_naming_a_failure(tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "swarmreg", "compare", "--budget", "10", "--seeds", "0",
-                           "--lams", "0", "--workers", "1"], capture_output=True, text=True)
-    assert proc.returncode == 1
-    assert "failed" in proc.stderr and "nelder_mead.py" in proc.stderr and "Traceback" not in proc.stderr
+def test_compare_command_exits_1_naming_a_failure(monkeypatch, capsys):
+    from swarmreg import execute as execute_module
+    monkeypatch.setattr(execute_module, "_dataset", disk_on_fire)
+    code, _, err = run_main(["compare", "--budget", "100", "--seeds", "0", "--lams", "0", "--workers", "1"], capsys)
+    assert code == 1
+    assert "3 run(s) failed" in err and "OSError: disk on fire" in err and "Traceback" not in err
 
 
 def test_unknown_metric_is_refused(tmp_path):

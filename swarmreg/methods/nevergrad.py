@@ -103,7 +103,7 @@ def resolve(name: str) -> Method:
     registry = _nevergrad().optimizers.registry
     if name not in registry:
         raise ValueError(f"unknown method 'nevergrad:{name}': nevergrad has no optimizer {name!r}"
-                         f"{suggest(name, registry)} (its names: nevergrad.optimizers.registry)")
+                         f"{suggest(name, registry)} (swarmreg methods nevergrad lists its names)")
     return Method(f"nevergrad:{name}", NevergradOptions, _no_check, functools.partial(run, name),
                   uses_gradient=False, summary=f"nevergrad's {name}, batch ask/tell within the budget")
 
@@ -112,5 +112,10 @@ def _no_check(opts: NevergradOptions, budget: float, problem, grad_cost: float) 
     """Every budget >= 1 affords one candidate."""
 
 
+def names() -> list[str]:
+    """Every optimizer name in nevergrad's registry."""
+    return list(_nevergrad().optimizers.registry)
+
+
 register_family("nevergrad", resolve, "any optimizer of nevergrad's registry (nevergrad.optimizers.registry), "
-                                      f"e.g. nevergrad:NGOpt; needs {INSTALL_HINT}")
+                                      f"e.g. nevergrad:NGOpt; needs {INSTALL_HINT}", names)
