@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ._validate import suggest
-from .budget import GRAD_COST
+from .budget import GRAD_COST, problem_of
 from .csvdata import CSVError, CSVSource, from_entry
 from .datasets import NAMES as DATASETS
 from .datasets import check_split
@@ -288,7 +288,7 @@ class Sweep:
             method = get_method(spec.base_method)
             try:
                 method.check(resolve(method.options, spec.base_method, dict(spec.options)), self.budget,
-                             objectives[where_run], GRAD_COST)
+                             problem_of(objectives[where_run]), GRAD_COST)
             except (TypeError, ValueError) as exc:
                 raise _fail(where, f"method {spec.method!r} on {spec.dataset}, hidden {list(spec.hidden)}, "
                                    f"lam {spec.lam:g}: {exc}") from None

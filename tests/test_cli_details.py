@@ -107,7 +107,7 @@ def test_reproduce_help_counts_the_registered_experiments(capsys, monkeypatch):
 def test_workers_are_capped_at_the_number_of_runs(monkeypatch):
     started = []
 
-    def fake_pool(specs, sweep_name, workers, emit, plugins):
+    def fake_pool(specs, sweep_name, workers, *rest):
         started.append(workers)
     monkeypatch.setattr(runner, "_run_pool", fake_pool)
     specs = sr.Sweep.from_dict(tomllib.loads('datasets = ["iris"]\nhidden = [[2]]\nmethods = ["backprop"]\n'
