@@ -17,9 +17,10 @@ GRAD_COST = 3.0
 (``dW = a.T @ delta`` and ``delta @ W.T``) against the forward pass's one, so about three."""
 
 
-TRACE_RTOL = {"float64": 1e-9, "float32": 1e-4}
+TRACE_RTOL = {"float64": 1e-9, "float32": 1e-4, "tf32": 1e-3, "bfloat16": 1e-2}
 """How far the trace's last ``fun`` may be from ``J(res.x)``, relative: a swarm's value of a row
-and the row's own value agree to rounding (float32 objectives evaluate E in single precision)."""
+and the row's own value agree to rounding (float32 objectives evaluate E in single precision; a
+device's ``tf32`` and ``bfloat16`` round the GEMMs' inputs further)."""
 
 
 class BudgetExhausted(Exception):
@@ -131,7 +132,7 @@ class Budget:
         if not t["cost"] or t["cost"][-1] != self.cost:
             raise RuntimeError("a method must record its returned point at the final cost")
         last = t["fun"][-1]
-        if not abs(last - final_fun) <= TRACE_RTOL[self.objective.dtype.name] * max(1.0, abs(final_fun)):
+        if not abs(last - final_fun) <= TRACE_RTOL[self.objective.precision] * max(1.0, abs(final_fun)):
             raise RuntimeError(f"the trace ends at fun={last!r}, but the returned point has J={final_fun!r}: "
                                "a method must record its returned point last")
         t["fun"][-1] = float(final_fun)
