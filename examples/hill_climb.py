@@ -12,7 +12,7 @@ class HillClimbOptions:
     step: float = 0.1  # Gaussian step, in units of the network's init scale
 
 
-def check(opts, budget, objective, grad_cost):
+def check(opts, budget, problem, grad_cost):
     if opts.batch < 1:
         raise ValueError(f"batch must be at least 1, got {opts.batch}")
 
@@ -20,7 +20,7 @@ def check(opts, budget, objective, grad_cost):
 @sr.register_method("hill-climb", options=HillClimbOptions, check=check)
 def run(budget, x0, rng, opts):
     """Keep the best of each batch of Gaussian steps around the current point."""
-    scale = opts.step * budget.objective.net.init_scale
+    scale = opts.step * budget.problem.init_scale
     x, fx = x0, budget(x0)
     budget.record(fx)
     while budget.can_afford(evals=opts.batch):

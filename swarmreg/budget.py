@@ -3,14 +3,18 @@
 Unit of cost: one evaluation of ``J`` on the full training set for one weight vector. A swarm of
 ``P`` vectors costs ``P``; a gradient on the full set costs ``GRAD_COST``; a mini-batch of ``m`` of
 ``N`` items costs its fraction ``m / N`` of either. Evaluations made only to report a result
-(the final ``res.fun``, backprop's per-epoch trace) are observers and are not charged.
+(the final ``res.fun``, backprop's per-epoch trace) are observers and are not charged; a method gets
+at most one per charged call (``budget.observe``), so no method can search on free evaluations.
 """
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from .objective import Objective
+from .problem import Problem
 
 GRAD_COST = 3.0
 """Cost of one full-set gradient: the forward pass plus a backward pass with two GEMMs per layer
@@ -21,6 +25,17 @@ TRACE_RTOL = {"float64": 1e-9, "float32": 1e-4, "tf32": 1e-3, "bfloat16": 1e-2}
 """How far the trace's last ``fun`` may be from ``J(res.x)``, relative: a swarm's value of a row
 and the row's own value agree to rounding (float32 objectives evaluate E in single precision; a
 device's ``tf32`` and ``bfloat16`` round the GEMMs' inputs further)."""
+
+
+OBSERVE_SLACK = 2
+"""Uncharged observations allowed beyond one per charged call: a run that diverges may look back at
+its last two iterates."""
+
+
+def problem_of(objective: Objective) -> Problem:
+    """The read-only view of ``objective`` a method is given."""
+    return Problem(net=objective.net, lam=objective.lam, n_items=objective.n_items, dtype=objective.dtype,
+                   loss=objective.loss)
 
 
 class BudgetExhausted(Exception):
@@ -36,7 +51,7 @@ class Budget:
       (``(P,)`` values), charged one unit per vector;
     - ``budget.error_and_gradient(w, idx=None)``: ``(E, dE/dw)`` on the training rows ``idx`` (all
       when None), charged ``grad_cost * len(idx) / N``; the L2 term is the method's to add
-      (``2 * lam * mask * w``, ``mask = budget.objective.net.weight_mask``);
+      (``2 * lam * mask * w``, ``mask = budget.problem.weight_mask``);
     - ``budget.fun_and_gradient(w)``: ``(J, dJ/dw)`` on the full set, penalty included, charged
       ``grad_cost`` (one forward pass serves both) and tracking the best vector;
     - ``budget.record(fun)``: append ``(cost, fun)`` to the trace; the last record must be the
@@ -46,12 +61,16 @@ class Budget:
       nothing);
     - ``budget.best_x``, ``budget.best_fun``: the best vector evaluated so far and its ``J``
       (``None`` and ``inf`` before the first evaluation);
-    - ``budget.objective``: the :class:`~swarmreg.Objective` (``.net``, ``.lam``, ``.n_items``)
-      for shapes and scales only; calling it directly would evaluate outside the budget.
+    - ``budget.observe(w)``: ``J`` of one vector for the trace, not charged (an observer, such as
+      backprop's per-epoch ``J``); at most ``OBSERVE_SLACK`` more than the charged calls so far;
+    - ``budget.problem``: the :class:`~swarmreg.problem.Problem` (``.net``, ``.lam``, ``.n_items``,
+      ``.dtype``, ``.init_scale``, ``.weight_mask``, ``.penalty(w)``) for shapes and scales; it holds
+      no data and cannot evaluate ``J``.
     """
 
     def __init__(self, objective: Objective, limit: float, grad_cost: float = GRAD_COST):
-        self.objective = objective
+        self._objective = objective
+        self.problem = problem_of(objective)
         self.limit = float(limit)
         self.grad_cost = float(grad_cost)
         self.n_evals = 0  # vectors evaluated on the full set
@@ -59,12 +78,22 @@ class Budget:
         self.grad_items = 0  # items that went through gradients (a full-set gradient adds n_items)
         self.best_x: np.ndarray | None = None
         self.best_fun = np.inf
+        self.n_calls = 0  # charged calls (a swarm is one)
+        self.n_observed = 0  # uncharged observer evaluations of one vector
         self._trace: dict[str, list[float]] = {"cost": [], "fun": []}
+
+    @property
+    def objective(self) -> Objective:
+        """Deprecated: the objective itself, whose calls escape the budget; use :attr:`problem`."""
+        warnings.warn("budget.objective is deprecated and evaluates outside the budget: use budget.problem "
+                      "for shapes and scales, budget(w) or budget.observe(w) for values",
+                      DeprecationWarning, stacklevel=2)
+        return self._objective
 
     def _cost(self, evals: int, grad_items: int) -> float:
         """``evals + grad_cost * grad_items / N`` from integer counts, in one rounding: summing
         batch fractions in floats would drift past the cap."""
-        n = self.objective.n_items
+        n = self._objective.n_items
         return (evals * n + self.grad_cost * grad_items) / n
 
     @property
@@ -85,7 +114,8 @@ class Budget:
         if not self.can_afford(evals=rows):
             raise BudgetExhausted(f"{rows} more evaluation(s) would pass the budget of {self.limit:g}")
         self.n_evals += rows
-        values = self.objective(w)
+        self.n_calls += 1
+        values = self._objective(w)
         if w.ndim == 1:
             if values < self.best_fun:
                 self.best_fun, self.best_x = values, w.copy()
@@ -97,25 +127,38 @@ class Budget:
 
     def error_and_gradient(self, w: np.ndarray, idx: np.ndarray | None = None) -> tuple[float, np.ndarray]:
         """``E`` and ``dE/dw`` on the rows ``idx`` (all when None), charged their fraction of GRAD_COST."""
-        m = self.objective.n_items if idx is None else len(idx)
+        m = self._objective.n_items if idx is None else len(idx)
         if not self.can_afford(grad_items=m):
             raise BudgetExhausted(f"a gradient over {m} items would pass the budget of {self.limit:g}")
         self.n_grads += 1
+        self.n_calls += 1
         self.grad_items += m
-        return self.objective.error_and_gradient(w, idx)
+        return self._objective.error_and_gradient(w, idx)
 
     def fun_and_gradient(self, w: np.ndarray) -> tuple[float, np.ndarray]:
         """``J`` and ``dJ/dw`` on the full set, charged one gradient (``grad_cost``): the gradient's
         forward pass gives ``E``, so ``J`` comes with it. Tracks the best vector as ``budget(w)`` does."""
-        n = self.objective.n_items
+        n = self._objective.n_items
         if not self.can_afford(grad_items=n):
             raise BudgetExhausted(f"a gradient over the full set would pass the budget of {self.limit:g}")
         self.n_grads += 1
+        self.n_calls += 1
         self.grad_items += n
-        fun, grad = self.objective.fun_and_gradient(w)
+        fun, grad = self._objective.fun_and_gradient(w)
         if fun < self.best_fun:
             self.best_fun, self.best_x = fun, np.array(w, dtype=float)
         return fun, grad
+
+    def observe(self, w: np.ndarray) -> float:
+        """``J`` of one vector, not charged, for the trace; refused past ``OBSERVE_SLACK`` more
+        observations than charged calls (an observer reports, it does not search)."""
+        if np.ndim(w) != 1:
+            raise ValueError(f"observe takes one vector of shape ({self.problem.n_params},), got {np.shape(w)}")
+        if self.n_observed >= self.n_calls + OBSERVE_SLACK:
+            raise RuntimeError(f"{self.n_observed} uncharged observations after {self.n_calls} charged calls: "
+                               "an observer evaluation reports a point, it may not search")
+        self.n_observed += 1
+        return self._objective(w)
 
     def record(self, fun: float) -> None:
         """Append one trace record at the current cost."""
@@ -132,7 +175,7 @@ class Budget:
         if not t["cost"] or t["cost"][-1] != self.cost:
             raise RuntimeError("a method must record its returned point at the final cost")
         last = t["fun"][-1]
-        if not abs(last - final_fun) <= TRACE_RTOL[self.objective.precision] * max(1.0, abs(final_fun)):
+        if not abs(last - final_fun) <= TRACE_RTOL[self._objective.precision] * max(1.0, abs(final_fun)):
             raise RuntimeError(f"the trace ends at fun={last!r}, but the returned point has J={final_fun!r}: "
                                "a method must record its returned point last")
         t["fun"][-1] = float(final_fun)

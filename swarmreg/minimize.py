@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from . import _validate as v
-from .budget import GRAD_COST, Budget
+from .budget import GRAD_COST, Budget, problem_of
 from .methods._options import resolve
 from .objective import Objective
 from .registry import get_method
@@ -34,6 +34,7 @@ class Result:
     cost: float  # budget spent, in full-set evaluations of J
     n_evals: int  # J evaluations of one vector, charged
     n_grads: int  # gradient evaluations (full or mini-batch), charged
+    n_observed: int  # J evaluations of one vector for the trace only (budget.observe), not charged
     wall_time: float  # seconds
     status: str  # why it stopped: "budget", "converged", "epochs", "diverged"
     message: str
@@ -68,7 +69,7 @@ def minimize(objective: Objective, method: str, *, budget: float | None = None, 
         x0 = v.finite_array(x0, "x0", (1,))
         if x0.shape != (net.n_params,):
             raise ValueError(f"x0 must have shape ({net.n_params},), got {x0.shape}")
-    spec.check(opts, limit, objective, grad_cost)
+    spec.check(opts, limit, problem_of(objective), grad_cost)
 
     rng = np.random.default_rng(seed)
     start = net.init(rng) if x0 is None else x0.copy()
@@ -83,7 +84,7 @@ def minimize(objective: Objective, method: str, *, budget: float | None = None, 
         x=x, fun=fun, error=error, penalty=penalty,
         weight_norm=float(np.linalg.norm(x[net.weight_mask])),
         bias_norm=float(np.linalg.norm(x[~net.weight_mask])),
-        cost=tracker.cost, n_evals=tracker.n_evals, n_grads=tracker.n_grads,
+        cost=tracker.cost, n_evals=tracker.n_evals, n_grads=tracker.n_grads, n_observed=tracker.n_observed,
         wall_time=wall_time, status=status, message=message, method=method,
         options=MappingProxyType(dataclasses.asdict(opts)), seed=seed, budget=limit,
         trace=MappingProxyType(tracker.trace(fun)),

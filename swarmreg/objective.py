@@ -97,6 +97,23 @@ def _softmax_cross_entropy(logits: np.ndarray, labels: np.ndarray) -> tuple[np.n
     return loss, np.exp(d - loss[:, None])
 
 
+def squared_weights(W: np.ndarray, weight_slices: list[slice], lam: float) -> np.ndarray:
+    """``sum(W[:, weight_mask]**2, axis=1)`` layer by layer, without temporaries; zeros when
+    ``lam = 0`` (no 0 * inf for enormous weights)."""
+    if lam == 0:
+        return np.zeros(W.shape[0])
+    return sum(np.vecdot(W[:, ws], W[:, ws]) for ws in weight_slices)
+
+
+def penalty(net: Network, lam: float, w) -> float | np.ndarray:
+    """``lam * sum(w[weight_mask]**2)`` of one vector or per row of a swarm (biases excluded)."""
+    w = net.check_vector(w)
+    with np.errstate(over="ignore"):
+        W = w.reshape(-1, net.n_params)
+        penalties = _saturate(squared_weights(W, [ws for ws, _, _, _ in net._slices], lam) * lam)
+    return penalties if w.ndim == 2 else float(penalties[0])
+
+
 def _dtype(dtype: object, device: object) -> np.dtype:
     """The working precision: one of :data:`DTYPES`, or on a device one of ``DEVICE_DTYPES``."""
     if device is not None and dtype in DEVICE_DTYPES:
@@ -220,20 +237,10 @@ class Objective:
 
     def penalty(self, w) -> float | np.ndarray:
         """``lam * sum(w[weight_mask]**2)`` (biases excluded)."""
-        w = self.net.check_vector(w)
-        with np.errstate(over="ignore"):
-            return self._penalty(w)
-
-    def _penalty(self, w: np.ndarray) -> float | np.ndarray:
-        penalties = _saturate(self._squared_weights(w.reshape(-1, self.net.n_params)) * self.lam)
-        return penalties if w.ndim == 2 else float(penalties[0])
+        return penalty(self.net, self.lam, w)
 
     def _squared_weights(self, W: np.ndarray) -> np.ndarray:
-        """``sum(W[:, weight_mask]**2, axis=1)`` layer by layer, without temporaries; zeros when
-        ``lam = 0`` (no 0 * inf for enormous weights)."""
-        if self.lam == 0:
-            return np.zeros(W.shape[0])
-        return sum(np.vecdot(W[:, ws], W[:, ws]) for ws in self._weight_slices)
+        return squared_weights(W, self._weight_slices, self.lam)
 
     def gradient(self, w) -> np.ndarray:
         """``dJ/dw`` on all items: backprop of ``E`` plus ``2*lam*w`` on non-bias weights."""
@@ -249,7 +256,7 @@ class Objective:
         err, g = self.error_and_gradient(w)
         w = self.net.check_vector(w)
         with np.errstate(over="ignore", invalid="ignore"):
-            return (_saturate(np.add(err, self._penalty(w))),
+            return (_saturate(np.add(err, penalty(self.net, self.lam, w))),
                     _saturate_vector(g + 2.0 * self.lam * self.net.weight_mask * w))
 
     def _errors(self, W: np.ndarray, XT: np.ndarray, classes: np.ndarray) -> np.ndarray:

@@ -4,7 +4,7 @@ A method is ``run(budget, x0, rng, opts) -> (x, status, message)``: it evaluates
 ``budget`` (a :class:`swarmreg.budget.Budget`, which charges every call), draws every random number
 from ``rng`` (the run's ``numpy.random.Generator``), records its trace on ``budget`` and ends with a
 record of the point it returns. ``opts`` is an instance of the method's frozen options dataclass.
-``check(opts, budget, objective, grad_cost)`` refuses, before any work, what cannot run.
+``check(opts, budget, problem, grad_cost)`` refuses, before any work, what cannot run.
 
 Methods come from three places, all into the one mapping :data:`METHODS`:
 
@@ -45,7 +45,7 @@ class Method:
 
     name: str
     options: type  # frozen dataclass of the method's options, every field with a default
-    check: Callable[..., None]  # (options, budget, objective, grad_cost): raise ValueError on what cannot run
+    check: Callable[..., None]  # (options, budget, problem, grad_cost): raise ValueError on what cannot run
     run: Callable[..., Any]  # (Budget, x0, Generator, options) -> (x, status, message)
     uses_gradient: bool  # whether it calls budget.error_and_gradient
     summary: str = ""  # one line: what it is
@@ -56,7 +56,7 @@ class Method:
         return {f.name: (f.default, comments.get(f.name, "")) for f in dataclasses.fields(self.options)}
 
 
-def _no_check(opts: Any, budget: float, objective: Any, grad_cost: float) -> None:
+def _no_check(opts: Any, budget: float, problem: Any, grad_cost: float) -> None:
     """The check of a method that declares none: every budget >= 1 is accepted."""
 
 
@@ -186,7 +186,7 @@ def register_method(name: str, *, options: type, uses_gradient: bool = False,
     """Register the decorated ``run(budget, x0, rng, opts) -> (x, status, message)`` as ``name``.
 
     ``options`` is a frozen dataclass whose fields (all with defaults) are the method's options;
-    ``check(opts, budget, objective, grad_cost)`` raises ``ValueError`` for what cannot run, before
+    ``check(opts, budget, problem, grad_cost)`` raises ``ValueError`` for what cannot run, before
     any work; ``uses_gradient`` says whether it calls ``budget.error_and_gradient``. A name that is
     taken is refused unless ``replace=True`` (re-running a notebook cell). Returns ``run`` unchanged.
     """

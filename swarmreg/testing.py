@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from .budget import BudgetExhausted
+from .budget import GRAD_COST, BudgetExhausted
 from .minimize import Result, minimize
 from .network import Network
 from .objective import Objective
@@ -25,21 +25,27 @@ ODD_BUDGETS = (97, 333.5, 1001, 1777.25)
 
 
 class _CountingObjective(Objective):
-    """The problem's objective, counting every vector it evaluates."""
+    """The problem's objective, counting every vector it evaluates (``vectors``: ``J`` or ``E`` on
+    the full set) and every item that goes through a gradient (``grad_items``)."""
 
-    evaluations = 0
+    vectors = 0
+    grad_items = 0
+
+    @property
+    def evaluations(self) -> int:
+        return self.vectors + self.grad_items
 
     def __call__(self, w):
-        self.evaluations += 1 if np.ndim(w) == 1 else np.shape(w)[0]
+        self.vectors += 1 if np.ndim(w) == 1 else np.shape(w)[0]
         return super().__call__(w)
 
-    def error_and_gradient(self, w, idx=None):
-        self.evaluations += 1
-        return super().error_and_gradient(w, idx)
+    def error(self, w, idx=None):
+        self.vectors += 1 if np.ndim(w) == 1 else np.shape(w)[0]
+        return super().error(w, idx)
 
-    def fun_and_gradient(self, w):
-        self.evaluations += 1
-        return super().fun_and_gradient(w)
+    def error_and_gradient(self, w, idx=None):
+        self.grad_items += self.n_items if idx is None else len(idx)
+        return super().error_and_gradient(w, idx)
 
 
 def problem(lam: float = 0.01) -> Objective:
@@ -112,6 +118,19 @@ class _Checker:
             counted = res.n_evals + res.n_grads
             if counted == 0:
                 raise self.fail("budget-is-a-hard-cap", f"budget {budget:g}: the run charged no evaluation")
+
+    def evaluates_only_through_budget(self) -> None:
+        rule = "evaluates-only-through-budget"
+        vectors, items = self.obj.vectors, self.obj.grad_items
+        res = self.run(rule)
+        real_vectors = self.obj.vectors - vectors - 1  # minimize's own error(res.x), for the result
+        real_items = self.obj.grad_items - items
+        charged_items = round((res.cost - res.n_evals) * self.obj.n_items / GRAD_COST)
+        if real_vectors > res.n_evals + res.n_observed or real_items > charged_items:
+            raise self.fail(rule, f"the run evaluated {real_vectors} vector(s) and {real_items} gradient item(s), "
+                                  f"but the budget charged {res.n_evals} vector(s) (and observed {res.n_observed}) "
+                                  f"and {charged_items} gradient item(s): every evaluation must go through the "
+                                  "budget")
 
     def trace_contract(self) -> None:
         rule = "trace-ends-on-returned-point"
@@ -202,6 +221,7 @@ class _Checker:
         yield self.unknown_option_refused
         yield self.unusable_budget_refused_up_front
         yield self.budget_is_a_hard_cap
+        yield self.evaluates_only_through_budget
         yield self.trace_contract
         yield self.global_rng_untouched
         yield self.same_bits_whatever_the_global_state
@@ -216,7 +236,9 @@ def check_method(name: str, *, budget: float = 600, **options: Any) -> None:
     is a ``TypeError`` naming it; a budget the method cannot use (1, 2.5) is refused with a
     ``ValueError`` before any evaluation, or the run stays within it; the budget is a hard cap at
     several odd budgets (cost and every trace record); the trace is 1-D arrays of equal length with
-    non-decreasing cost, its last record at the final cost and on ``J(res.x) == res.fun``; the same
+    non-decreasing cost, its last record at the final cost and on ``J(res.x) == res.fun``; the
+    objective evaluates no more vectors and gradient items than the budget charged (or observed for
+    the trace); the same
     seed gives the same bits twice, and under two different global numpy RNG states; a run leaves
     numpy's global RNG state as it found it. ``budget`` is the budget of the runs that check seeds,
     options and the trace.

@@ -226,6 +226,47 @@ def test_check_method_catches_a_broken_method_naming_the_rule(run, rule, registe
         sr.testing.check_method("broken")
 
 
+def screens_for_free(budget, x0, rng, opts):
+    """Screens 10 candidates on the objective behind the budget for every one it pays for."""
+    free = vars(budget)["_objective"]  # any route past the budget
+    budget(x0)
+    budget.record(budget.best_fun)
+    while budget.can_afford(evals=1):
+        candidates = budget.best_x + 0.1 * rng.standard_normal((10, x0.size))
+        budget(candidates[int(np.argmin(free(candidates)))])
+        budget.record(budget.best_fun)
+    return budget.best_x, "budget", "done"
+
+
+def test_check_method_catches_evaluations_outside_the_budget_with_both_counts(registered):
+    sr.register_method("screener", options=StepOptions)(screens_for_free)
+    registered.append("screener")
+    with pytest.raises(AssertionError, match=r"method 'screener' breaks the rule 'evaluates-only-through-budget': "
+                                             r"the run evaluated 6590 vector\(s\).* charged 600 vector\(s\)"):
+        sr.testing.check_method("screener")
+
+
+def test_the_problem_a_method_sees_holds_no_data_and_cannot_evaluate():
+    seen = {}
+
+    def peek(budget, x0, rng, opts):
+        seen["problem"] = budget.problem
+        budget.record(budget(x0))
+        return x0, "budget", "done"
+
+    sr.register_method("peek", options=StepOptions)(peek)
+    try:
+        sr.minimize(sr.testing.problem(), "peek", budget=5)
+    finally:
+        METHODS._methods.pop("peek")
+    problem = seen["problem"]
+    assert not callable(problem)
+    assert not any(hasattr(problem, a) for a in ("X", "y", "error", "error_and_gradient", "fun_and_gradient"))
+    with pytest.raises(AttributeError):
+        problem.lam = 0.0
+    assert problem.n_items == 60 and problem.init_scale.shape == problem.weight_mask.shape == (43,)
+
+
 def test_check_method_catches_a_global_rng_user_even_when_seeded_alike(registered):
     # a method that seeds numpy's global RNG from its run gives the same bits, but moves the global state
     def seeds_globally(budget, x0, rng, opts):

@@ -4,7 +4,7 @@ One loop for all of them, so they see the same batches and spend the same budget
 (``batch_size=1``), mini-batch or full batch (``None``); with ``shuffle``, the items are permuted
 every epoch from the run's Generator (mini-batches only; a full batch is the set in order). Each
 batch's gradient is charged its fraction of ``grad_cost``; J on the full set is recorded (not
-charged) after every epoch. A batch whose loss or gradient is not finite, or an epoch ending on
+charged: ``budget.observe``) after every epoch. A batch whose loss or gradient is not finite, or an epoch ending on
 a J that is not, stops the run as "diverged" at the latest iterate whose J is finite.
 """
 
@@ -40,14 +40,14 @@ def validate_epoch_options(opts) -> None:
         raise TypeError(f"shuffle must be a bool, got {opts.shuffle!r}")
 
 
-def check_batch(batch_size: int | None, budget: float, objective, grad_cost: float) -> None:
+def check_batch(batch_size: int | None, budget: float, problem, grad_cost: float) -> None:
     """Refuse a batch larger than the set, and a budget below one gradient step on one batch."""
-    if batch_size is not None and batch_size > objective.n_items:
-        raise ValueError(f"batch_size must be at most the {objective.n_items} training items, got {batch_size}")
-    m = objective.n_items if batch_size is None else batch_size
-    if budget < grad_cost * m / objective.n_items:
+    if batch_size is not None and batch_size > problem.n_items:
+        raise ValueError(f"batch_size must be at most the {problem.n_items} training items, got {batch_size}")
+    m = problem.n_items if batch_size is None else batch_size
+    if budget < grad_cost * m / problem.n_items:
         raise ValueError(f"budget {budget:g} is less than one gradient step "
-                         f"({grad_cost:g} x {m}/{objective.n_items} of the training set)")
+                         f"({grad_cost:g} x {m}/{problem.n_items} of the training set)")
 
 
 def batches(n_items: int, batch_size: int, order: np.ndarray | None) -> list[np.ndarray | None]:
@@ -69,14 +69,14 @@ def run_epochs(budget: Budget, x0: np.ndarray, rng: np.random.Generator, step: S
 
     Returns ``(x, status, message)`` as a method's ``run`` does, with the last record on ``x``.
     """
-    obj = budget.objective
-    n = obj.n_items
+    n = budget.problem.n_items
     m = n if batch_size is None else batch_size
     shuffle = shuffle and m < n
 
     def diverged(candidates: list[np.ndarray], epoch: int) -> tuple[np.ndarray, str, str]:
         """Return the latest candidate whose J on the full set is finite (the last resort: x0)."""
-        w_ok, fun = next(((c, f) for c in candidates if finite(f := obj(c))), (x0, obj(x0)))
+        w_ok, fun = next(((c, f) for c in candidates if finite(f := budget.observe(c))),
+                        (x0, budget.observe(x0)))
         budget.record(fun)
         return w_ok, "diverged", f"the loss stopped being finite in epoch {epoch + 1}"
 
@@ -88,7 +88,7 @@ def run_epochs(budget: Budget, x0: np.ndarray, rng: np.random.Generator, step: S
         last_finite = w  # the last iterate whose batch loss was finite
         for idx in batches(n, m, rng.permutation(n) if shuffle else None):
             if not budget.can_afford(grad_items=n if idx is None else len(idx)):
-                budget.record(obj(w))
+                budget.record(budget.observe(w))
                 return w, "budget", f"budget spent in epoch {epoch + 1}"
             err, g = budget.error_and_gradient(w, idx)
             if not (finite(err) and np.all(np.isfinite(g))):
@@ -96,7 +96,7 @@ def run_epochs(budget: Budget, x0: np.ndarray, rng: np.random.Generator, step: S
             last_finite = w
             w = step(w, g)
         epoch += 1
-        fun = obj(w)
+        fun = budget.observe(w)
         if not finite(fun):
             return diverged([last_finite, epoch_start], epoch - 1)
         epoch_start = w

@@ -56,24 +56,24 @@ class AdamOptions:
         validate_epoch_options(self)
 
 
-def check(opts: AdamOptions, budget: float, objective, grad_cost: float) -> None:
-    check_batch(opts.batch_size, budget, objective, grad_cost)
-    if opts.decay == "decoupled" and opts.decay_rate is None and 2.0 * opts.lr * objective.lam >= 1.0:
-        raise ValueError(f"the default decay_rate 2*lr*lam = {2.0 * opts.lr * objective.lam:g} is not below 1 "
-                         f"(lr={opts.lr:g}, lam={objective.lam:g}): every step would zero the weights")
+def check(opts: AdamOptions, budget: float, problem, grad_cost: float) -> None:
+    check_batch(opts.batch_size, budget, problem, grad_cost)
+    if opts.decay == "decoupled" and opts.decay_rate is None and 2.0 * opts.lr * problem.lam >= 1.0:
+        raise ValueError(f"the default decay_rate 2*lr*lam = {2.0 * opts.lr * problem.lam:g} is not below 1 "
+                         f"(lr={opts.lr:g}, lam={problem.lam:g}): every step would zero the weights")
 
 
 @register_method("adam", options=AdamOptions, check=check, uses_gradient=True)
 def run(budget: Budget, x0: np.ndarray, rng: np.random.Generator,
         opts: AdamOptions) -> tuple[np.ndarray, str, str]:
-    obj = budget.objective
-    mask = obj.net.weight_mask
+    problem = budget.problem
+    mask = problem.weight_mask
     beta1, beta2 = opts.betas
     decoupled = opts.decay == "decoupled"
-    decay_rate = 2.0 * opts.lr * obj.lam if opts.decay_rate is None else opts.decay_rate
+    decay_rate = 2.0 * opts.lr * problem.lam if opts.decay_rate is None else opts.decay_rate
     shrink = np.where(mask, 1.0 - decay_rate, 1.0)  # AdamW's 1 - lr*weight_decay, 1 on the biases
-    weight_decay = (2.0 * obj.lam) * mask  # Adam's weight_decay = 2*lam on the weights, 0 on the biases
-    coupled = not decoupled and obj.lam != 0.0
+    weight_decay = (2.0 * problem.lam) * mask  # Adam's weight_decay = 2*lam on the weights, 0 on the biases
+    coupled = not decoupled and problem.lam != 0.0
     exp_avg, exp_avg_sq = np.zeros_like(x0), np.zeros_like(x0)
     tmp, denom = np.empty_like(x0), np.empty_like(x0)
     # the scalars as 0-d arrays (the same float64 arithmetic; a ufunc takes them faster than floats)

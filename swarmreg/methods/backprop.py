@@ -39,22 +39,22 @@ class BackpropOptions:
         validate_epoch_options(self)
 
 
-def check(opts: BackpropOptions, budget: float, objective, grad_cost: float) -> None:
-    check_batch(opts.batch_size, budget, objective, grad_cost)
+def check(opts: BackpropOptions, budget: float, problem, grad_cost: float) -> None:
+    check_batch(opts.batch_size, budget, problem, grad_cost)
 
 
 @register_method("backprop", options=BackpropOptions, check=check, uses_gradient=True)
 def run(budget: Budget, x0: np.ndarray, rng: np.random.Generator,
         opts: BackpropOptions) -> tuple[np.ndarray, str, str]:
-    obj = budget.objective
-    mask = obj.net.weight_mask
-    decay_rate = 2.0 * opts.lr * obj.lam if opts.decay_rate is None else opts.decay_rate
+    problem = budget.problem
+    mask = problem.weight_mask
+    decay_rate = 2.0 * opts.lr * problem.lam if opts.decay_rate is None else opts.decay_rate
     velocity = np.zeros_like(x0)
 
     def step(w: np.ndarray, g: np.ndarray) -> np.ndarray:
         nonlocal velocity
         if opts.decay == "coupled":
-            g += (2.0 * obj.lam) * mask * w
+            g += (2.0 * problem.lam) * mask * w
         velocity = opts.momentum * velocity + g if opts.momentum else g
         update = opts.lr * velocity
         if opts.decay == "decoupled":

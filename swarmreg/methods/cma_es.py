@@ -84,8 +84,8 @@ def uses_diagonal(opts: CMAESOptions, n: int) -> bool:
     return n > DIAGONAL_ABOVE if opts.diagonal is None else opts.diagonal
 
 
-def check(opts: CMAESOptions, budget: float, objective, grad_cost: float) -> None:
-    n = objective.net.n_params
+def check(opts: CMAESOptions, budget: float, problem, grad_cost: float) -> None:
+    n = problem.net.n_params
     if n < 2:
         raise ValueError(f"cma-es needs at least 2 parameters (pycma), the network has {n}")
     popsize = opts.popsize or default_popsize(n)
@@ -137,7 +137,7 @@ def _strategy(x0: np.ndarray, scale: np.ndarray, rng: np.random.Generator, opts:
 
 @register_method("cma-es", options=CMAESOptions, check=check)
 def run(budget: Budget, x0: np.ndarray, rng: np.random.Generator, opts: CMAESOptions) -> tuple[np.ndarray, str, str]:
-    scale = budget.objective.net.init_scale
+    scale = budget.problem.init_scale
     popsize = opts.popsize or default_popsize(x0.size)
     with _one_blas_thread():
         es = _strategy(x0, scale, rng, opts, popsize)

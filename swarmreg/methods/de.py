@@ -66,7 +66,7 @@ class DEOptions:
         v.real(self.tol, "tol", 0.0)
 
 
-def check(opts: DEOptions, budget: float, objective, grad_cost: float) -> None:
+def check(opts: DEOptions, budget: float, problem, grad_cost: float) -> None:
     if budget < opts.population:
         raise ValueError(f"budget {budget:g} is less than the initial population's {opts.population} evaluations")
 
@@ -84,7 +84,7 @@ def _initial_population(x0: np.ndarray, net, low: np.ndarray, high: np.ndarray,
 
 @register_method("de", options=DEOptions, check=check)
 def run(budget: Budget, x0: np.ndarray, rng: np.random.Generator, opts: DEOptions) -> tuple[np.ndarray, str, str]:
-    net = budget.objective.net
+    net = budget.problem.net
     low, high = x0 - opts.width * net.init_scale, x0 + opts.width * net.init_scale
     generations = int(budget.remaining()) // opts.population - 1  # after the initial population
 

@@ -53,7 +53,7 @@ class LbfgsOptions:
             raise TypeError(f"restarts must be a bool, got {self.restarts!r}")
 
 
-def check(opts: LbfgsOptions, budget: float, objective, grad_cost: float) -> None:
+def check(opts: LbfgsOptions, budget: float, problem, grad_cost: float) -> None:
     if budget < grad_cost:
         raise ValueError(f"budget {budget:g} is less than one function-and-gradient call (grad_cost {grad_cost:g})")
 
@@ -93,7 +93,7 @@ def _scipy_blas_one_thread() -> Iterator[None]:
 @register_method("l-bfgs", options=LbfgsOptions, check=check, uses_gradient=True)
 def run(budget: Budget, x0: np.ndarray, rng: np.random.Generator,
         opts: LbfgsOptions) -> tuple[np.ndarray, str, str]:
-    n_items = budget.objective.n_items
+    n_items = budget.problem.n_items
     scipy_opts = {"ftol": opts.ftol, "gtol": opts.gtol, "maxcor": opts.maxcor, "maxls": opts.maxls}
 
     def fun_and_gradient(w: np.ndarray) -> tuple[float, np.ndarray]:

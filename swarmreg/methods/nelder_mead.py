@@ -37,8 +37,8 @@ class NelderMeadOptions:
             raise TypeError(f"restarts must be a bool, got {self.restarts!r}")
 
 
-def check(opts: NelderMeadOptions, budget: float, objective, grad_cost: float) -> None:
-    n = objective.net.n_params
+def check(opts: NelderMeadOptions, budget: float, problem, grad_cost: float) -> None:
+    n = problem.net.n_params
     if budget < n + 1:
         raise ValueError(f"budget {budget:g} is less than the starting simplex's {n + 1} evaluations")
 
@@ -47,7 +47,7 @@ def check(opts: NelderMeadOptions, budget: float, objective, grad_cost: float) -
 def run(budget: Budget, x0: np.ndarray, rng: np.random.Generator,
         opts: NelderMeadOptions) -> tuple[np.ndarray, str, str]:
     n = x0.size
-    steps = opts.initial_step * budget.objective.net.init_scale
+    steps = opts.initial_step * budget.problem.init_scale
     scipy_opts = {"adaptive": opts.adaptive, "xatol": opts.xatol, "fatol": opts.fatol}
     start, rounds, status = x0, 0, "budget"
 

@@ -80,7 +80,7 @@ def run(optimizer: str, budget: Budget, x0: np.ndarray, rng: np.random.Generator
         opts: NevergradOptions) -> tuple[np.ndarray, str, str]:
     """Batch ask/tell of nevergrad's ``optimizer`` (see the module docstring)."""
     ng = _nevergrad()
-    step = opts.scale * budget.objective.net.init_scale
+    step = opts.scale * budget.problem.init_scale
     param_seed, global_seed = rng.integers(2**32, size=2)
     told = 0
     with _global_rng(int(global_seed)):
@@ -108,7 +108,7 @@ def resolve(name: str) -> Method:
                   uses_gradient=False, summary=f"nevergrad's {name}, batch ask/tell within the budget")
 
 
-def _no_check(opts: NevergradOptions, budget: float, objective, grad_cost: float) -> None:
+def _no_check(opts: NevergradOptions, budget: float, problem, grad_cost: float) -> None:
     """Every budget >= 1 affords one candidate."""
 
 

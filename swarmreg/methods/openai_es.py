@@ -58,7 +58,7 @@ class OpenAIESOptions:
         v.choice(self.l2, "l2", ("objective", "gradient"))
 
 
-def check(opts: OpenAIESOptions, budget: float, objective, grad_cost: float) -> None:
+def check(opts: OpenAIESOptions, budget: float, problem, grad_cost: float) -> None:
     if budget < 3:
         raise ValueError(f"budget {budget:g} is less than one generation of the centre and one antithetic pair (3)")
 
@@ -116,14 +116,14 @@ def fitness(budget: Budget, W: np.ndarray, l2: str) -> np.ndarray:
     J = budget(W)
     if l2 == "objective":
         return J
-    return np.where(J < FLOAT_MAX, J - budget.objective.penalty(W), J)
+    return np.where(J < FLOAT_MAX, J - budget.problem.penalty(W), J)
 
 
 @register_method("openai-es", options=OpenAIESOptions, check=check)
 def run(budget: Budget, x0: np.ndarray, rng: np.random.Generator,
         opts: OpenAIESOptions) -> tuple[np.ndarray, str, str]:
-    obj = budget.objective
-    decay = 2.0 * obj.lam * obj.net.weight_mask if opts.l2 == "gradient" else None
+    problem = budget.problem
+    decay = 2.0 * problem.lam * problem.weight_mask if opts.l2 == "gradient" else None
     adam = Adam(x0.size, opts.lr, opts.beta1, opts.beta2, opts.eps)
     theta = x0.copy()
     generations, last_pairs = 0, opts.population

@@ -60,7 +60,7 @@ class PSOOptions:
         v.real(self.init_spread, "init_spread", 0.0, low_open=True)
 
 
-def check(opts: PSOOptions, budget: float, objective, grad_cost: float) -> None:
+def check(opts: PSOOptions, budget: float, problem, grad_cost: float) -> None:
     if budget < opts.n_particles:
         raise ValueError(f"budget {budget:g} is less than one swarm evaluation (n_particles={opts.n_particles})")
 
@@ -111,7 +111,7 @@ def _may_use_two_threads() -> bool:
 
 @register_method("pso", options=PSOOptions, check=check)
 def run(budget: Budget, x0: np.ndarray, rng: np.random.Generator, opts: PSOOptions) -> tuple[np.ndarray, str, str]:
-    net = budget.objective.net
+    net = budget.problem.net
     position = x0 + opts.init_spread * net.init(rng, opts.n_particles)
     position[0] = x0
     velocity = np.zeros_like(position)

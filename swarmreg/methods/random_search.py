@@ -30,7 +30,7 @@ class RandomSearchOptions:
 @register_method("random-search", options=RandomSearchOptions)
 def run(budget: Budget, x0: np.ndarray, rng: np.random.Generator,
         opts: RandomSearchOptions) -> tuple[np.ndarray, str, str]:
-    step = opts.scale * budget.objective.net.init_scale
+    step = opts.scale * budget.problem.init_scale
     samples = 0
     while (rows := min(opts.batch_size, int(budget.remaining()))) >= 1:
         W = x0 + step * rng.standard_normal((rows, x0.size))
