@@ -35,7 +35,7 @@ its last two iterates."""
 def problem_of(objective: Objective) -> Problem:
     """The read-only view of ``objective`` a method is given."""
     return Problem(net=objective.net, lam=objective.lam, n_items=objective.n_items, dtype=objective.dtype,
-                   loss=objective.loss)
+                   loss=objective.loss, device=objective.device)
 
 
 class BudgetExhausted(Exception):
