@@ -149,6 +149,32 @@ class Budget:
             self.best_fun, self.best_x = fun, np.array(w, dtype=float)
         return fun, grad
 
+    def on_device(self, W):
+        """``J`` of a device swarm ``W`` ``(P, n_params)`` (a JAX array on the objective's device), charged
+        ``P``, returned on the device (the native device methods' call); tracks the best vector, whose
+        value and row alone come to the host."""
+        rows = W.shape[0]
+        if not self.can_afford(evals=rows):
+            raise BudgetExhausted(f"{rows} more evaluation(s) would pass the budget of {self.limit:g}")
+        self.n_evals += rows
+        self.n_calls += 1
+        values = self._objective._backend.values_device(W)
+        i = int(values.argmin())
+        if float(values[i]) < self.best_fun:
+            self.best_fun, self.best_x = float(values[i]), np.asarray(W[i], dtype=np.float64)
+        return values
+
+    def error_and_gradient_on_device(self, w, idx: np.ndarray | None = None) -> tuple[float, object]:
+        """``E`` and ``dE/dw`` of a device vector ``w`` on the rows ``idx`` (all when None), charged as
+        :meth:`error_and_gradient`; ``E`` is a float, inf when it or the gradient is not finite."""
+        m = self.problem.n_items if idx is None else len(idx)
+        if not self.can_afford(grad_items=m):
+            raise BudgetExhausted(f"a gradient over {m} items would pass the budget of {self.limit:g}")
+        self.n_grads += 1
+        self.grad_items += m
+        self.n_calls += 1
+        return self._objective._backend.checked_error_and_gradient_device(w, idx)
+
     def observe(self, w: np.ndarray) -> float:
         """``J`` of one vector, not charged, for the trace; refused past ``OBSERVE_SLACK`` more
         observations than charged calls (an observer reports, it does not search)."""

@@ -14,8 +14,6 @@ keeps its float32 defaults.
 
 from __future__ import annotations
 
-from functools import partial
-
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -64,8 +62,8 @@ class DeviceError:
     """
 
     def __init__(self, net: Network, X: np.ndarray, targets: np.ndarray, loss: str, precision: str,
-                 device: jax.Device):
-        self.net, self.loss, self.precision, self.device = net, loss, precision, device
+                 device: jax.Device, lam: float):
+        self.net, self.loss, self.precision, self.device, self.lam = net, loss, precision, device, lam
         self.dtype = np.dtype("float64" if precision == "float64" else "float32")
         self._gemm_dtype = jnp.bfloat16 if precision == "bfloat16" else None
         self._precision = jax.lax.Precision.DEFAULT if precision in ("tf32", "bfloat16") \
@@ -79,6 +77,8 @@ class DeviceError:
         self._swarm = jax.jit(self._swarm_errors)
         self._batch = jax.jit(self._batch_errors)
         self._grad = jax.jit(jax.value_and_grad(self._one_error))
+        self._values = jax.jit(self._swarm_values)
+        self._checked_grad = jax.jit(self._checked_error_and_gradient)
 
     def _gemm(self, spec: str, a: jax.Array, b: jax.Array) -> jax.Array:
         if self._gemm_dtype is not None:
@@ -144,7 +144,25 @@ class DeviceError:
         err, g = self.error_and_gradient_device(self.to_device(w), self._indices(idx))
         return float(err), np.asarray(g, dtype=np.float64)
 
-    @partial(jax.jit, static_argnums=0)
-    def squared_weights_device(self, W: jax.Array) -> jax.Array:
-        """``sum(W[:, weight_mask]**2, axis=1)`` on the device (the native methods' penalty)."""
-        return jnp.sum(jnp.square(W) * self.mask, axis=-1)
+    def _swarm_values(self, W: jax.Array) -> jax.Array:
+        """``J`` of each particle, past the dtype's range (and NaN) reported as its largest number."""
+        values = self._swarm_errors(W)
+        if self.lam:
+            values = values + self.lam * jnp.sum(jnp.square(W) * self.mask, axis=1)
+        return jnp.fmin(values, jnp.finfo(values.dtype).max)
+
+    def _checked_error_and_gradient(self, w: jax.Array, idx: jax.Array | None) -> tuple[jax.Array, jax.Array]:
+        """``E`` (inf where it or any gradient entry is not finite) and ``dE/dw``: one scalar to check."""
+        err, g = jax.value_and_grad(self._one_error)(w, idx)
+        return jnp.where(jnp.isfinite(err) & jnp.all(jnp.isfinite(g)), err, jnp.inf), g
+
+    def values_device(self, W: jax.Array) -> jax.Array:
+        """``J`` ``(P,)`` of a device swarm, penalty included, on the device in the working dtype."""
+        with jax.enable_x64(True):
+            return self._values(W)
+
+    def checked_error_and_gradient_device(self, w: jax.Array, idx: np.ndarray | None) -> tuple[float, jax.Array]:
+        """``E`` as a float (inf when ``E`` or the gradient is not finite) and ``dE/dw`` on the device."""
+        with jax.enable_x64(True):
+            err, g = self._checked_grad(w, self._indices(idx))
+            return float(err), g

@@ -30,6 +30,9 @@ class RandomSearchOptions:
 @register_method("random-search", options=RandomSearchOptions)
 def run(budget: Budget, x0: np.ndarray, rng: np.random.Generator,
         opts: RandomSearchOptions) -> tuple[np.ndarray, str, str]:
+    if budget.problem.device is not None:  # the samples drawn on the device
+        from ..backends.jax_methods import random_search
+        return random_search(budget, x0, rng, opts)
     step = opts.scale * budget.problem.init_scale
     samples = 0
     while (rows := min(opts.batch_size, int(budget.remaining()))) >= 1:
