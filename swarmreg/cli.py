@@ -5,6 +5,7 @@ Bad input: one line on stderr, exit 2."""
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -38,6 +39,8 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     c.add_argument("--budget", type=float, default=20_000)
     c.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
+    c.add_argument("--device", default=None,
+                   help="evaluate on this JAX device: cpu, cuda, cuda:1 (default: numpy; needs swarmreg[jax])")
     c.add_argument("--metrics", nargs="+", default=["fun", "test_accuracy", "weight_norm"])
     c.add_argument("--format", choices=("markdown", "csv", "latex"), default="markdown")
 
@@ -49,6 +52,8 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--workers", type=int, default=None, help="local processes (default: all cores)")
     r.add_argument("--scheduler", help="Dask scheduler address, e.g. tcp://127.0.0.1:8786")
     r.add_argument("--retry-failed", action="store_true", help="rerun runs stored as failed")
+    r.add_argument("--device", default=None, help="the config's device, overridden: cpu, cuda, cuda:1 "
+                                                  "(needs swarmreg[jax])")
 
     t = sub.add_parser("table", help="mean and std over seeds of a stored sweep")
     t.add_argument("out", type=Path)
@@ -112,7 +117,7 @@ def _compare(args: argparse.Namespace) -> int:
     _positive(args.workers, "--workers")
     check_metrics(args.metrics)
     runs = compare(datasets=args.datasets, hidden=[args.hidden], methods=args.methods, lams=args.lams,
-                   seeds=args.seeds, budget=args.budget, workers=args.workers, runs=True)
+                   seeds=args.seeds, budget=args.budget, workers=args.workers, runs=True, device=args.device)
     print(format_table(summarize(runs, args.metrics), args.format))
     failed = runs[runs["status"] == "failed"]
     if len(failed):
@@ -127,6 +132,9 @@ def _run(args: argparse.Namespace) -> int:
     from .sweep import Sweep
     _positive(args.workers, "--workers")
     sweep = Sweep.from_toml(args.config)
+    if args.device is not None:
+        from .sweep import check_device
+        sweep = dataclasses.replace(sweep, device=check_device(args.device))
     for note in sweep.notes:  # how the task of a CSV data set was inferred
         print(f"swarmreg: {note}", file=sys.stderr)
     _check_out(args.out)
@@ -240,7 +248,8 @@ def _methods(args: argparse.Namespace) -> int:
     methods = [get_method(n) for n in args.names] if args.names else [METHODS[n] for n in METHODS]
     for method in methods:
         kind = "gradient" if method.uses_gradient else "gradient-free"
-        print(f"{method.name} ({kind}): {method.summary}")
+        where = "native on a device" if method.native_device else "on a device through host copies"
+        print(f"{method.name} ({kind}; {where}): {method.summary}")
         for option, (default, comment) in method.option_docs().items():
             print(f"    {option} = {default!r}" + (f"  # {comment}" if comment else ""))
     if not args.names:

@@ -395,7 +395,7 @@ def test_methods_command_with_plugins_lists_them(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "swarmreg", "methods", "--plugins", "hill_climb"],
                           capture_output=True, text=True, timeout=120, env=env_with(EXAMPLES), cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
-    assert "hill-climb (gradient-free): Keep the best of each batch" in proc.stdout
+    assert "hill-climb (gradient-free; on a device through host copies): Keep the best of each batch" in proc.stdout
     assert "    batch = 20  # candidates per step, evaluated as one swarm" in proc.stdout
 
 

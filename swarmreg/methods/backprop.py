@@ -43,7 +43,8 @@ def check(opts: BackpropOptions, budget: float, problem, grad_cost: float) -> No
     check_batch(opts.batch_size, budget, problem, grad_cost)
 
 
-@register_method("backprop", options=BackpropOptions, check=check, uses_gradient=True)
+@register_method("backprop", options=BackpropOptions, check=check, uses_gradient=True,
+                 native_device=True)
 def run(budget: Budget, x0: np.ndarray, rng: np.random.Generator,
         opts: BackpropOptions) -> tuple[np.ndarray, str, str]:
     if budget.problem.device is not None:  # the optax implementation, state on the device

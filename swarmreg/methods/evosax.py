@@ -105,7 +105,8 @@ def resolve(name: str) -> Method:
         raise ValueError(f"unknown method 'evosax:{name}': evosax has no algorithm {name!r}"
                          f"{suggest(name, algorithms)} (its names: evosax.algorithms.algorithms)")
     return Method(f"evosax:{name}", EvosaxOptions, _check, functools.partial(run, name),
-                  uses_gradient=False, summary=f"evosax's {name}, generations of ask/tell within the budget")
+                  uses_gradient=False, summary=f"evosax's {name}, generations of ask/tell within the budget",
+                  native_device=True)
 
 
 def _check(opts: EvosaxOptions, budget: float, problem, grad_cost: float) -> None:

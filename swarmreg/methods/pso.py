@@ -109,7 +109,7 @@ def _may_use_two_threads() -> bool:
     return max(blas, default=1) > 1
 
 
-@register_method("pso", options=PSOOptions, check=check)
+@register_method("pso", options=PSOOptions, check=check, native_device=True)
 def run(budget: Budget, x0: np.ndarray, rng: np.random.Generator, opts: PSOOptions) -> tuple[np.ndarray, str, str]:
     if budget.problem.device is not None and opts.topology == "global":  # the swarm kept on the device
         from ..backends.jax_methods import pso

@@ -27,7 +27,7 @@ class RandomSearchOptions:
         v.real(self.scale, "scale", 0.0, low_open=True)
 
 
-@register_method("random-search", options=RandomSearchOptions)
+@register_method("random-search", options=RandomSearchOptions, native_device=True)
 def run(budget: Budget, x0: np.ndarray, rng: np.random.Generator,
         opts: RandomSearchOptions) -> tuple[np.ndarray, str, str]:
     if budget.problem.device is not None:  # the samples drawn on the device
