@@ -1,4 +1,4 @@
-"""The native device implementations of ``pso``, ``random-search``, ``backprop`` and ``adam`` on JAX.
+"""The native device implementations of ``pso``, ``random-search``, ``openai-es``, ``backprop`` and ``adam`` on JAX.
 
 The state (positions, velocities, personal bests; weights and optimizer moments) stays on the
 objective's device from one generation or step to the next; what comes to the host per generation
@@ -96,6 +96,56 @@ def random_search(budget: Budget, x0: np.ndarray, rng: np.random.Generator, opts
             budget.record(budget.best_fun)
     return budget.best_x, "budget", (f"drew {samples} samples around the start point in batches of "
                                      f"{opts.batch_size} on {budget.problem.device}")
+
+
+@partial(jax.jit, static_argnames="pairs")
+def _es_population(theta, key, sigma, pairs):
+    """The centre, then ``theta + sigma*eps_i``, then ``theta - sigma*eps_i``; and ``eps``."""
+    eps = jax.random.normal(key, (pairs, theta.size), theta.dtype)
+    return jnp.concatenate([theta[None], eps * sigma + theta, theta - eps * sigma]), eps
+
+
+@jax.jit
+def _es_step(theta, W, J, eps, m, v, t, decay, lam_mask, lr, beta1, beta2, adam_eps):
+    """The numpy method's generation after its swarm call: fitness (``E`` for ``l2="gradient"``),
+    centred ranks, the antithetic gradient estimate, OpenAI's Adam step."""
+    pairs = eps.shape[0]
+    fitness = jnp.where(J < jnp.finfo(J.dtype).max, J - jnp.sum(jnp.square(W) * lam_mask, axis=1), J)[1:]
+    ranks = jnp.empty(2 * pairs, theta.dtype).at[jnp.argsort(fitness, stable=True)].set(
+        jnp.arange(2 * pairs, dtype=theta.dtype) / (2 * pairs - 1) - 0.5)
+    g = ((ranks[:pairs] - ranks[pairs:]) / (2 * pairs)) @ eps + decay * theta
+    t = t + 1
+    a = lr * jnp.sqrt(1 - beta2 ** t) / (1 - beta1 ** t)
+    m = beta1 * m + (1 - beta1) * g
+    v = beta2 * v + (1 - beta2) * (g * g)
+    return theta - a * m / (jnp.sqrt(v) + adam_eps), m, v, t
+
+
+def openai_es(budget: Budget, x0: np.ndarray, rng: np.random.Generator, opts) -> tuple[np.ndarray, str, str]:
+    """OpenAI-ES on the device: the numpy method's generations, ``eps`` drawn from a JAX key."""
+    problem = budget.problem
+    mask = np.asarray(problem.weight_mask, problem.dtype)
+    gradient_l2 = opts.l2 == "gradient"
+    generations, last_pairs = 0, opts.population
+    with jax.enable_x64(True):
+        key = _key(rng)
+        theta = _to_device(budget, x0)
+        m, v, t = jnp.zeros_like(theta), jnp.zeros_like(theta), jnp.zeros((), theta.dtype)
+        decay = _to_device(budget, 2.0 * problem.lam * mask if gradient_l2 else 0.0 * mask)
+        lam_mask = _to_device(budget, problem.lam * mask if gradient_l2 else 0.0 * mask)
+        while (pairs := min(opts.population, int((budget.remaining() - 1) // 2))) >= 1:
+            key, sub = jax.random.split(key)
+            W, eps = _es_population(theta, sub, opts.sigma, pairs)
+            theta, m, v, t = _es_step(theta, W, budget.on_device(W), eps, m, v, t, decay, lam_mask,
+                                      opts.lr, opts.beta1, opts.beta2, opts.eps)
+            generations, last_pairs = generations + 1, pairs
+            budget.record(budget.best_fun)
+        if budget.can_afford(evals=1):  # the centre after the last step
+            budget.on_device(theta[None])
+            budget.record(budget.best_fun)
+    last = f", the last truncated to {last_pairs} pair(s)" if last_pairs < opts.population else ""
+    return budget.best_x, "budget", (f"ran {generations} generations of {opts.population} antithetic pairs{last} "
+                                     f"on {problem.device}")
 
 
 def epochs(budget: Budget, x0: np.ndarray, rng: np.random.Generator, opts, method: str) -> tuple[np.ndarray, str, str]:
