@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from benchmarks._timing import calls_for, fmt_time, interleaved
-from benchmarks.device_prototypes import LARGE, PROBLEMS, data, jax_objective
+from benchmarks.device_prototypes import LARGE, PROBLEMS, jax_objective, setup
 
 PRECISIONS = ("float64", "float32", "tf32", "bfloat16")
 
@@ -38,10 +38,7 @@ def objective_rows(name: str, device: str, quick: bool) -> list[dict]:
 
     import swarmreg as sr
 
-    sizes, n_items, P = PROBLEMS[name]
-    rng = np.random.default_rng(0)
-    X, y = data(sizes, n_items, rng)
-    net = sr.Network(sizes)
+    sizes, n_items, P, X, y, net, rng = setup(name)
     W = net.init(rng, P)
     flops = _flops(sizes, n_items, P)
     ref = sr.Objective(net, X, y)(W)
@@ -80,10 +77,7 @@ def generation_rows(name: str, device: str, quick: bool) -> list[dict]:
     import swarmreg as sr
     from swarmreg.backends.jax_methods import _pso_bests, _pso_move
 
-    sizes, n_items, P = PROBLEMS[name]
-    rng = np.random.default_rng(0)
-    X, y = data(sizes, n_items, rng)
-    net = sr.Network(sizes)
+    sizes, n_items, P, X, y, net, rng = setup(name)
     obj = sr.Objective(net, X, y, lam=0.001, device=device, dtype="float32")
     backend = obj._backend
     pos = backend.to_device(net.init(rng, P))

@@ -48,6 +48,16 @@ def data(sizes: tuple[int, ...], n_items: int, rng: np.random.Generator) -> tupl
     return (X - X.mean(axis=0)) / np.where(X.std(axis=0) > 0, X.std(axis=0), 1.0), y
 
 
+def setup(name: str):
+    """``(sizes, n_items, n_particles, X, y, net, rng)`` of the problem ``name``, the data drawn from seed 0."""
+    import swarmreg as sr
+
+    sizes, n_items, n_particles = PROBLEMS[name]
+    rng = np.random.default_rng(0)
+    X, y = data(sizes, n_items, rng)
+    return sizes, n_items, n_particles, X, y, sr.Network(sizes), rng
+
+
 def layer_slices(sizes: tuple[int, ...]) -> list[tuple[int, int, int, int]]:
     """``(start, bias start, fan_in, fan_out)`` of each layer in swarmreg's flat layout."""
     out, offset = [], 0
@@ -111,10 +121,7 @@ def measure(name: str, quick: bool, with_torch: bool) -> list[str]:
 
     import swarmreg as sr
 
-    sizes, n_items, n_particles = PROBLEMS[name]
-    rng = np.random.default_rng(0)
-    X, y = data(sizes, n_items, rng)
-    net = sr.Network(sizes)
+    sizes, n_items, n_particles, X, y, net, rng = setup(name)
     W = net.init(rng, n_particles)
     ref = sr.Objective(net, X, y)(W)
     candidates, values = {}, {}
