@@ -63,6 +63,9 @@ class Budget:
       (``None`` and ``inf`` before the first evaluation);
     - ``budget.observe(w)``: ``J`` of one vector for the trace, not charged (an observer, such as
       backprop's per-epoch ``J``); at most ``OBSERVE_SLACK`` more than the charged calls so far;
+    - ``budget.on_device(W)``, ``budget.error_and_gradient_on_device(w, idx=None)``: the same charges for
+      JAX arrays on a device objective's device (``budget.problem.device``), values left there: the
+      native device methods' calls (:mod:`swarmreg.backends.jax_methods`);
     - ``budget.problem``: the :class:`~swarmreg.problem.Problem` (``.net``, ``.lam``, ``.n_items``,
       ``.dtype``, ``.init_scale``, ``.weight_mask``, ``.penalty(w)``) for shapes and scales; it holds
       no data and cannot evaluate ``J``.

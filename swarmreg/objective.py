@@ -187,12 +187,12 @@ class Objective:
         self._all_items = self._swarm_items(None)
         self.precision = dtype.name if device is None else precision
         self.device = None  # the JAX device, or None for the numpy path
-        self._backend = None  # the device's evaluator (swarmreg.backends.jax.DeviceError)
+        self._backend = None  # the device's evaluator (swarmreg.backends.jax.DeviceEvaluator)
         if device is not None:
             backend = jax_backend()
             self.device = backend.resolve_device(device)
-            self._backend = backend.DeviceError(net, X, self._labels if loss == "cross_entropy" else y,
-                                                loss, precision, self.device, self.lam)
+            self._backend = backend.DeviceEvaluator(net, X, self._labels if loss == "cross_entropy" else y,
+                                                    loss, precision, self.device, self.lam)
 
     def __repr__(self) -> str:
         extra = "" if self.precision == "float64" else f", dtype={self.precision!r}"

@@ -53,7 +53,7 @@ def device_name(device: jax.Device) -> str:
 _ACTIVATIONS = {"tanh": jnp.tanh, "relu": jax.nn.relu, "sigmoid": jax.nn.sigmoid}
 
 
-class DeviceError:
+class DeviceEvaluator:
     """``E`` of a network on ``(X, y)`` held on one device, for swarms, mini-batches and gradients.
 
     ``precision`` is one of :data:`swarmreg.backends.DEVICE_DTYPES`; ``loss`` ``"cross_entropy"``
