@@ -74,11 +74,19 @@ def test_gradient_equals_the_numpy_path(pairs, name):
 
 
 def test_a_confident_right_answer_keeps_its_tiny_loss(pairs):
-    """E near 1e-12 (logits far apart): the shifted formula, not logsumexp - z_y, which cancels to 0."""
-    ref, dev = pairs["ce-tanh"]
-    w = 40.0 * np.random.default_rng(5).standard_normal(ref.net.n_params)
-    W = np.stack([w, 3 * w])
-    _close(dev.error(W), ref.error(W), "large logits")
+    """E near 1e-13 (the right logit far above the others): the shifted log1p formula, not
+    logsumexp - z_y, which cancels to a few bits."""
+    ref, dev = pairs["ce-no-hidden"]
+    X1, labels = np.column_stack([ref.X, np.ones(len(ref.X))]), ref.y.astype(int)
+    target = 60.0 * (np.eye(3)[labels] - 1 / 3)
+    Wb = np.linalg.lstsq(X1, target, rcond=None)[0]  # logits ~ target: the true class far ahead
+    w = ref.net.pack([(Wb[:-1], Wb[-1])])
+    z = X1 @ Wb
+    margin = z[np.arange(len(z)), labels] - np.max(np.where(np.eye(3)[labels] > 0, -np.inf, z), axis=1)
+    idx = np.flatnonzero(margin > 28)
+    assert len(idx) >= 3
+    assert ref.error(w, idx) < 1e-11
+    _close(dev.error(np.stack([w, w]), idx), ref.error(np.stack([w, w]), idx), "tiny loss")
 
 
 def test_enormous_weights_saturate_as_on_the_numpy_path(pairs):
