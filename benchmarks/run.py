@@ -3,6 +3,7 @@
     python -m benchmarks.run            # every target
     python -m benchmarks.run --quick    # fewer repeats, shorter PSO memory runs (under a minute)
     python -m benchmarks.run --only 1 4 # some targets
+    python -m benchmarks.run --device cpu  # the device target only (benchmarks/device.py)
 
 References: pyswarms' neural-network tutorial (its per-particle ``forward_prop`` loop) and its
 ``GlobalBestPSO.optimize``, scipy's Nelder-Mead called directly, scikit-learn's ``MLPClassifier``
@@ -379,6 +380,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="swarmreg speed and memory benchmarks")
     parser.add_argument("--quick", action="store_true", help="fewer repeats and shorter memory runs")
     parser.add_argument("--only", type=int, nargs="+", choices=sorted(TARGETS), help="run only these targets")
+    parser.add_argument("--device", help="run only the device target on this JAX device (cpu, cuda, cuda:1)")
+    parser.add_argument("--large", action="store_true", help="the device target: also the 784-input problems")
     args = parser.parse_args(argv)
     # pyswarms' own optimizer, the reference of target 2, would otherwise write report.log here
     from swarmreg.methods._pyswarms import NOOP_LOGGING_CONFIG
@@ -387,7 +390,11 @@ def main(argv: list[str] | None = None) -> int:
         print(line)
     print()
     rows = []
-    for number in args.only or sorted(TARGETS):
+    if args.device is not None:
+        from benchmarks.device import target_device
+        rows += target_device(args.device, args.quick, args.large)
+        print()
+    for number in (args.only or sorted(TARGETS)) if args.device is None else ():
         rows += TARGETS[number](args.quick)
         print()
     print("summary")

@@ -21,9 +21,10 @@ GRAD_COST = 3.0
 (``dW = a.T @ delta`` and ``delta @ W.T``) against the forward pass's one, so about three."""
 
 
-TRACE_RTOL = {"float64": 1e-9, "float32": 1e-4}
+TRACE_RTOL = {"float64": 1e-9, "float32": 1e-4, "tf32": 1e-3, "bfloat16": 1e-2}
 """How far the trace's last ``fun`` may be from ``J(res.x)``, relative: a swarm's value of a row
-and the row's own value agree to rounding (float32 objectives evaluate E in single precision)."""
+and the row's own value agree to rounding (float32 objectives evaluate E in single precision; a
+device's ``tf32`` and ``bfloat16`` round the GEMMs' inputs further)."""
 
 
 OBSERVE_SLACK = 2
@@ -34,7 +35,7 @@ its last two iterates."""
 def problem_of(objective: Objective) -> Problem:
     """The read-only view of ``objective`` a method is given."""
     return Problem(net=objective.net, lam=objective.lam, n_items=objective.n_items, dtype=objective.dtype,
-                   loss=objective.loss)
+                   loss=objective.loss, device=objective.device)
 
 
 class BudgetExhausted(Exception):
@@ -62,6 +63,9 @@ class Budget:
       (``None`` and ``inf`` before the first evaluation);
     - ``budget.observe(w)``: ``J`` of one vector for the trace, not charged (an observer, such as
       backprop's per-epoch ``J``); at most ``OBSERVE_SLACK`` more than the charged calls so far;
+    - ``budget.on_device(W)``, ``budget.error_and_gradient_on_device(w, idx=None)``: the same charges for
+      JAX arrays on a device objective's device (``budget.problem.device``), values left there: the
+      native device methods' calls (:mod:`swarmreg.backends.jax_methods`);
     - ``budget.problem``: the :class:`~swarmreg.problem.Problem` (``.net``, ``.lam``, ``.n_items``,
       ``.dtype``, ``.init_scale``, ``.weight_mask``, ``.penalty(w)``) for shapes and scales; it holds
       no data and cannot evaluate ``J``.
@@ -148,6 +152,32 @@ class Budget:
             self.best_fun, self.best_x = fun, np.array(w, dtype=float)
         return fun, grad
 
+    def on_device(self, W):
+        """``J`` of a device swarm ``W`` ``(P, n_params)`` (a JAX array on the objective's device), charged
+        ``P``, returned on the device (the native device methods' call); tracks the best vector, whose
+        value and row alone come to the host."""
+        rows = W.shape[0]
+        if not self.can_afford(evals=rows):
+            raise BudgetExhausted(f"{rows} more evaluation(s) would pass the budget of {self.limit:g}")
+        self.n_evals += rows
+        self.n_calls += 1
+        values = self._objective._backend.values_device(W)
+        i = int(values.argmin())
+        if float(values[i]) < self.best_fun:
+            self.best_fun, self.best_x = float(values[i]), np.asarray(W[i], dtype=np.float64)
+        return values
+
+    def error_and_gradient_on_device(self, w, idx: np.ndarray | None = None) -> tuple[float, object]:
+        """``E`` and ``dE/dw`` of a device vector ``w`` on the rows ``idx`` (all when None), charged as
+        :meth:`error_and_gradient`; ``E`` is a float, inf when it or the gradient is not finite."""
+        m = self.problem.n_items if idx is None else len(idx)
+        if not self.can_afford(grad_items=m):
+            raise BudgetExhausted(f"a gradient over {m} items would pass the budget of {self.limit:g}")
+        self.n_grads += 1
+        self.grad_items += m
+        self.n_calls += 1
+        return self._objective._backend.checked_error_and_gradient_device(w, idx)
+
     def observe(self, w: np.ndarray) -> float:
         """``J`` of one vector, not charged, for the trace; refused past ``OBSERVE_SLACK`` more
         observations than charged calls (an observer reports, it does not search)."""
@@ -174,7 +204,7 @@ class Budget:
         if not t["cost"] or t["cost"][-1] != self.cost:
             raise RuntimeError("a method must record its returned point at the final cost")
         last = t["fun"][-1]
-        if not abs(last - final_fun) <= TRACE_RTOL[self._objective.dtype.name] * max(1.0, abs(final_fun)):
+        if not abs(last - final_fun) <= TRACE_RTOL[self._objective.precision] * max(1.0, abs(final_fun)):
             raise RuntimeError(f"the trace ends at fun={last!r}, but the returned point has J={final_fun!r}: "
                                "a method must record its returned point last")
         t["fun"][-1] = float(final_fun)

@@ -5,6 +5,7 @@ Bad input: one line on stderr, exit 2."""
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import re
 import signal
 import sys
@@ -81,6 +82,8 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--budget", type=float, default=20_000,
                    help="evaluations of J on the training set per run, a gradient costing 3 (default: 20000)")
     c.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
+    c.add_argument("--device", default=None,
+                   help="evaluate on this JAX device: cpu, cuda, cuda:1 (default: numpy; needs swarmreg[jax])")
     c.add_argument("--metrics", nargs="+", default=["fun", "test_accuracy", "weight_norm"],
                    help="result columns to summarize (default: fun test_accuracy weight_norm)")
     c.add_argument("--format", choices=("markdown", "csv", "latex"), default="markdown", help=FORMAT_HELP)
@@ -101,6 +104,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="the same as --rerun failed")
     r.add_argument("--keep-stale", action="store_true",
                    help="keep stored runs made by other code of their method instead of recomputing them")
+    r.add_argument("--device", default=None, help="the config's device, overridden: cpu, cuda, cuda:1 "
+                                                  "(needs swarmreg[jax])")
 
     t = sub.add_parser("table", help="mean and std over seeds of a stored sweep")
     t.add_argument("out", type=Path, help=OUT_HELP)
@@ -212,7 +217,7 @@ def _compare(args: argparse.Namespace) -> int:
     check_metrics(args.metrics)
     try:
         runs = compare(datasets=_datasets(args), hidden=[args.hidden], methods=args.methods, lams=args.lams,
-                       seeds=args.seeds, budget=args.budget, workers=args.workers, runs=True)
+                       seeds=args.seeds, budget=args.budget, workers=args.workers, runs=True, device=args.device)
     except ConfigError as exc:  # a CSV's advice in this command's own words
         raise UsageError(re.sub(r"target = '?([^']*)'?$", r"--target \1", str(exc))) from None
     print(format_table(summarize(runs, args.metrics), args.format))
@@ -231,6 +236,9 @@ def _run(args: argparse.Namespace) -> int:
     if args.keep_stale and args.rerun in ("stale", "all"):
         raise UsageError(f"--keep-stale contradicts --rerun {args.rerun}")
     sweep = Sweep.from_toml(args.config)
+    if args.device is not None:
+        from .sweep import check_device
+        sweep = dataclasses.replace(sweep, device=check_device(args.device))
     for note in sweep.notes:  # how the task of a CSV data set was inferred
         print(f"swarmreg: {note}", file=sys.stderr)
     _check_out(args.out)
@@ -401,7 +409,8 @@ def _methods(args: argparse.Namespace) -> int:
     methods = [get_method(n) for n in names] if names else [METHODS[n] for n in METHODS]
     for method in methods:
         kind = "gradient" if method.uses_gradient else "gradient-free"
-        print(f"{method.name} ({kind}): {method.summary}")
+        where = "native on a device" if method.native_device else "on a device through host copies"
+        print(f"{method.name} ({kind}; {where}): {method.summary}")
         for option, (default, comment) in method.option_docs().items():
             print(f"    {option} = {default!r}" + (f"  # {comment}" if comment else ""))
     if not names:

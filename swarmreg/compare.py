@@ -20,12 +20,13 @@ def compare(datasets: Sequence[str | Mapping[str, Any]] = ("iris",), hidden: Seq
             budget: float = 20_000, options: Mapping[str, Mapping[str, Any]] | None = None,
             variants: Mapping[str, Mapping[str, Any]] | None = None, test_size: float = 0.3,
             executor: Any = None, workers: int | None = None, metrics: Sequence[str] | None = None,
-            runs: bool = False, progress: bool | None = None) -> pd.DataFrame:
+            runs: bool = False, progress: bool | None = None, device: str | None = None) -> pd.DataFrame:
     """Run the grid and return :func:`swarmreg.report.summarize` of it (or every run with ``runs=True``).
 
     Arguments are those of a sweep config (a CSV data set as a path or a ``{"path": ..., "target": ...}``
     mapping, read from the working directory); they are checked before anything runs (``ValueError``).
     ``progress`` None shows a tqdm bar only when stderr is a terminal (as ``swarmreg run`` does).
+    ``device`` evaluates every objective there (``"cpu"``, ``"cuda"``; see :class:`swarmreg.Objective`).
     """
     for name, value in (("datasets", datasets), ("hidden", hidden), ("methods", methods), ("lams", lams),
                         ("seeds", seeds)):
@@ -39,6 +40,7 @@ def compare(datasets: Sequence[str | Mapping[str, Any]] = ("iris",), hidden: Seq
         "name": "compare", "datasets": list(datasets), "hidden": [list(h) for h in hidden],
         "methods": list(methods), "lams": list(lams), "seeds": list(seeds), "budget": budget,
         "options": dict(options or {}), "variants": dict(variants or {}), "test_size": test_size,
+        **({} if device is None else {"device": device}),
     }, where="compare()")
     records: list[dict] = []
     specs = sweep.runs()

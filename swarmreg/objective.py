@@ -11,6 +11,10 @@ network and the error in single precision (``tanh`` over the hidden units, most 
 cheaper); the penalty and all returned values stay float64. Results are the same bits for the same
 input on one machine and BLAS; a swarm's values equal its rows' to rounding (a row is a block of
 one, whose GEMMs have other shapes).
+
+``device="cpu"``, ``"cuda"``, ``"cuda:1"``... evaluates ``E`` and its gradient on JAX
+(:mod:`swarmreg.backends.jax`, the extra ``swarmreg[jax]``), the data moved there once; the penalty
+is added on the host in float64, and every value comes back as float64 numpy, as on the numpy path.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import numpy as np
 
 from . import _validate as v
 from ._workspace import work_array
+from .backends import DEVICE_DTYPES, jax_backend
 from .network import Network, activation_derivative, inputs_with_ones
 
 LOSSES = ("cross_entropy", "mse")
@@ -109,7 +114,12 @@ def penalty(net: Network, lam: float, w) -> float | np.ndarray:
     return penalties if w.ndim == 2 else float(penalties[0])
 
 
-def _dtype(dtype: object) -> np.dtype:
+def _dtype(dtype: object, device: object) -> np.dtype:
+    """The working precision: one of :data:`DTYPES`, or on a device one of ``DEVICE_DTYPES``."""
+    if device is not None and dtype in DEVICE_DTYPES:
+        return np.dtype("float64" if dtype == "float64" else "float32")
+    if device is None and dtype in DEVICE_DTYPES[2:]:
+        raise ValueError(f"dtype {dtype!r} needs a device (device='cpu' or 'cuda'); the numpy path takes {DTYPES}")
     try:
         resolved = None if dtype is None or isinstance(dtype, bool) else np.dtype(dtype)
     except TypeError:
@@ -123,11 +133,14 @@ class Objective:
     """Penalized training error of ``net`` on ``(X, y)``; call it on one vector or a whole swarm.
 
     ``dtype`` is the precision of the network's forward and backward passes: ``"float64"``
-    (default, bit-reproducible) or ``"float32"`` (faster; agrees to about 1e-6 relative). Values,
-    penalties and gradients are returned as float64 either way.
+    (default, bit-reproducible) or ``"float32"`` (faster; agrees to about 1e-6 relative); on a
+    ``device`` also ``"tf32"`` and ``"bfloat16"`` (GEMM precisions, see
+    :data:`swarmreg.backends.DEVICE_DTYPES`). Values, penalties and gradients are returned as
+    float64 either way. ``device=None`` is the numpy path; a device evaluates on JAX.
     """
 
-    def __init__(self, net: Network, X, y, lam: float = 0.0, loss: str | None = None, dtype: str = "float64"):
+    def __init__(self, net: Network, X, y, lam: float = 0.0, loss: str | None = None, dtype: str = "float64",
+                 device: str | None = None):
         if not isinstance(net, Network):
             raise TypeError(f"net must be a swarmreg.Network, got {type(net).__name__}")
         loss = _LOSS_FOR_OUTPUT[net.output] if loss is None else v.choice(loss, "loss", LOSSES)
@@ -136,7 +149,9 @@ class Objective:
                 f"loss {loss!r} needs output {next(o for o, lo in _LOSS_FOR_OUTPUT.items() if lo == loss)!r},"
                 f" but the network's output is {net.output!r}"
             )
-        dtype = _dtype(dtype)
+        resolved = _dtype(dtype, device)
+        precision = dtype if isinstance(dtype, str) and dtype in DEVICE_DTYPES[2:] else resolved.name
+        dtype = resolved
         X = v.finite_array(X, "X", (2,))
         if X.shape[1] != net.n_inputs:
             raise ValueError(f"X has {X.shape[1]} columns but the network's input layer has {net.n_inputs}")
@@ -170,9 +185,19 @@ class Objective:
         self._T = self._onehot if dtype == np.float64 else np.ascontiguousarray(self._onehot, dtype=dtype)
         self._weight_slices = [ws for ws, _, _, _ in net._slices]
         self._all_items = self._swarm_items(None)
+        self.precision = dtype.name if device is None else precision
+        self.device = None  # the JAX device, or None for the numpy path
+        self._backend = None  # the device's evaluator (swarmreg.backends.jax.DeviceEvaluator)
+        if device is not None:
+            backend = jax_backend()
+            self.device = backend.resolve_device(device)
+            self._backend = backend.DeviceEvaluator(net, X, self._labels if loss == "cross_entropy" else y,
+                                                    loss, precision, self.device, self.lam)
 
     def __repr__(self) -> str:
-        extra = "" if self.dtype == np.float64 else f", dtype={self.dtype.name!r}"
+        extra = "" if self.precision == "float64" else f", dtype={self.precision!r}"
+        if self.device is not None:
+            extra += f", device={jax_backend().device_name(self.device)!r}"
         return f"Objective({self.net!r}, n_items={self.n_items}, lam={self.lam}, loss={self.loss!r}{extra})"
 
     def __call__(self, w) -> float | np.ndarray:
@@ -180,12 +205,16 @@ class Objective:
         w = self.net.check_vector(w)
         W = w.reshape(-1, self.net.n_params)
         with np.errstate(over="ignore", invalid="ignore"):
-            values = _saturate(self._errors(W, *self._all_items) + self._squared_weights(W) * self.lam)
+            errors = self._errors(W, *self._all_items) if self.device is None else self._backend.errors(W)
+            values = _saturate(errors + self._squared_weights(W) * self.lam)
         return values if w.ndim == 2 else float(values[0])
 
     def error(self, w, idx: np.ndarray | None = None) -> float | np.ndarray:
         """``E(w)`` on all items, or on the rows ``idx`` (a mini-batch)."""
         w = self.net.check_vector(w)
+        if self.device is not None:
+            errors = _saturate(self._backend.errors(w.reshape(-1, self.net.n_params), idx))
+            return errors if w.ndim == 2 else float(errors[0])
         items = self._all_items if idx is None else self._swarm_items(idx)
         with np.errstate(over="ignore", invalid="ignore"):
             return self._error(w, items)
@@ -259,6 +288,9 @@ class Objective:
         w = self.net.check_vector(w)
         if w.ndim != 1:
             raise ValueError(f"the gradient takes one vector of shape ({self.net.n_params},), got {w.shape}")
+        if self.device is not None:
+            err, g = self._backend.error_and_gradient(w, idx)
+            return _saturate(np.float64(err)), _saturate_vector(g)
         with np.errstate(over="ignore", invalid="ignore"):
             return self._backprop(w if w.dtype == self.dtype else w.astype(self.dtype), idx)
 

@@ -20,7 +20,9 @@ class Problem:
     """A read-only view of an :class:`~swarmreg.Objective` that cannot evaluate ``J``.
 
     ``net`` (layer sizes and the flat-vector layout), ``lam``, ``n_items`` (training items, for
-    mini-batch fractions), ``dtype`` (the precision the objective evaluates in) and ``loss``.
+    mini-batch fractions), ``dtype`` (the precision the objective evaluates in), ``loss``, and
+    ``device``: ``None`` on the numpy path, else the JAX device the objective evaluates on (a
+    method with a native device implementation picks it from this).
     """
 
     net: Network
@@ -28,6 +30,7 @@ class Problem:
     n_items: int
     dtype: np.dtype
     loss: str
+    device: object = None
 
     @property
     def n_params(self) -> int:

@@ -51,6 +51,7 @@ class Method:
     run: Callable[..., Any]  # (Budget, x0, Generator, options) -> (x, status, message)
     uses_gradient: bool  # whether it calls budget.error_and_gradient
     summary: str = ""  # one line: what it is
+    native_device: bool = False  # whether it runs on a device objective's device (else through host copies)
 
     def option_docs(self) -> dict[str, tuple[Any, str]]:
         """``{field: (default, comment)}``, the comment read from the ``# ...`` after the field's line."""
@@ -195,8 +196,8 @@ def _check_options(options: object, name: str) -> type:
 
 
 def register_method(name: str, *, options: type, uses_gradient: bool = False,
-                    check: Callable[..., None] | None = None,
-                    replace: bool = False) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+                    check: Callable[..., None] | None = None, replace: bool = False,
+                    native_device: bool = False) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register the decorated ``run(budget, x0, rng, opts) -> (x, status, message)`` as ``name``.
 
     ``options`` is a frozen dataclass whose fields (all with defaults) are the method's options;
@@ -219,7 +220,8 @@ def register_method(name: str, *, options: type, uses_gradient: bool = False,
     def decorate(run: Callable[..., Any]) -> Callable[..., Any]:
         if not callable(run):
             raise TypeError(f"run of method {name!r} must be callable, got {run!r}")
-        METHODS._methods[name] = Method(name, options, check or _no_check, run, uses_gradient, _summary(run))
+        METHODS._methods[name] = Method(name, options, check or _no_check, run, uses_gradient, _summary(run),
+                                        bool(native_device))
         return run
 
     return decorate

@@ -180,6 +180,12 @@ def execute_all(specs: Iterable[RunSpec], emit: Callable[[dict], None], *, sweep
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
         raise ValueError(f"workers must be a positive int, got {workers!r}")
     specs = list(specs)
+    if any(spec.device is not None for spec in specs) and executor in (None, "process"):
+        # one process holds the device: JAX does not survive fork, and one run fills a GPU
+        if workers not in (None, 1):
+            raise ValueError(f"a sweep on a device runs in one local process (one worker per device), got "
+                             f"workers={workers}; for several GPUs run one sweep per GPU (--device cuda:N)")
+        executor = "serial"
     if executor == "serial" or (executor is None and (workers == 1 or len(specs) <= 1)):
         for spec in specs:
             emit(execute(spec, sweep_name, plugins, plugin_path))

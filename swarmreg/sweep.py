@@ -29,7 +29,7 @@ from .network import HIDDEN_ACTIVATIONS
 from .registry import METHODS, PluginError, get_method, import_plugins
 
 TOP_LEVEL_KEYS = ("name", "plugins", "datasets", "hidden", "methods", "lams", "seeds", "budget", "options",
-                  "variants", "test_size", "val_size", "split_seed", "activation")
+                  "variants", "test_size", "val_size", "split_seed", "activation", "device")
 
 
 MAX_SEED = 2**32 - 1  # the largest random_state scikit-learn's splitters accept
@@ -54,12 +54,15 @@ class RunSpec:
     activation: str = "tanh"
     val_size: float = 0.0
     source: CSVSource | None = None  # a CSV data set's file, target, task and classes; None: built-in
+    device: str | None = None  # the objective's device ("cpu", "cuda", "cuda:1"); None: numpy
 
     def _fields(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
         d["options"] = dict(sorted(self.options.items()))
         if self.source is None:
             del d["source"]  # so built-in data sets keep the keys they had before CSV sources
+        if self.device is None:
+            del d["device"]  # so numpy runs keep the keys they had before devices
         return d
 
     def canonical(self) -> str:
@@ -136,6 +139,14 @@ def _list(cfg: Mapping, key: str, where: str) -> list:
     return value
 
 
+def check_device(device: object) -> str:
+    """``device`` if JAX has it; a ``ValueError`` naming the devices found (before any run) if not."""
+    from .backends import jax_backend
+
+    jax_backend().resolve_device(device)
+    return device
+
+
 @dataclass(frozen=True)
 class Sweep:
     name: str
@@ -154,6 +165,7 @@ class Sweep:
     plugins: tuple[str, ...] = ()  # modules imported before the config is checked, and in every worker
     plugin_path: tuple[str, ...] = ()  # folders the plugins are looked for in first: the config file's
     sources: Mapping[str, CSVSource] = field(default_factory=dict)  # the CSV data sets, by name
+    device: str | None = None  # every run's objective on this device ("cpu", "cuda", "cuda:1"); None: numpy
     notes: tuple[str, ...] = field(default=(), compare=False)  # how CSV tasks were inferred, to show the user
 
     @classmethod
@@ -246,6 +258,12 @@ class Sweep:
         activation = cfg.get("activation", "tanh")
         if activation not in HIDDEN_ACTIVATIONS:
             raise _fail(where, f"activation must be one of {HIDDEN_ACTIVATIONS}, got {activation!r}")
+        device = cfg.get("device")
+        if device is not None:
+            try:
+                check_device(device)
+            except (TypeError, ValueError) as exc:
+                raise _fail(where, f"device: {exc}") from None
         options = cfg.get("options", {})
         if not isinstance(options, dict):
             raise _fail(where, f"options must be a table, got {options!r}")
@@ -260,7 +278,7 @@ class Sweep:
                     methods=tuple(methods), lams=tuple(float(x) for x in lams), seeds=tuple(seeds),
                     budget=float(budget), options=options, variants=variants, test_size=float(test_size),
                     val_size=float(val_size), split_seed=split_seed, activation=activation,
-                    plugins=tuple(plugins), plugin_path=plugin_path, sources=sources, notes=notes)
+                    plugins=tuple(plugins), plugin_path=plugin_path, sources=sources, notes=notes, device=device)
         # resolve the options of every method, variant and [options] table now (used or not), so
         # typos surface before any run
         for m in dict.fromkeys([*sweep.methods, *options, *variants]):
@@ -312,7 +330,7 @@ class Sweep:
             RunSpec(dataset=d, hidden=h, method=m, base_method=self.base_method(m), options=opts[m],
                     lam=lam, seed=s, split_seed=s if self.split_seed is None else self.split_seed,
                     budget=self.budget, test_size=self.test_size, activation=self.activation,
-                    val_size=self.val_size, source=self.sources.get(d))
+                    val_size=self.val_size, source=self.sources.get(d), device=self.device)
             for d, h, m, lam, s in itertools.product(self.datasets, self.hidden, self.methods,
                                                      self.lams, self.seeds)
         ]

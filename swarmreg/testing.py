@@ -100,16 +100,17 @@ class _CountingObjective(Objective):
         return self._inside(super().penalty, w)
 
 
-def problem(lam: float = 0.01) -> Objective:
+def problem(lam: float = 0.01, device: str | None = None) -> Objective:
     """The conformance problem: iris (first 20 items of each class, standardized), network 4-5-3,
-    43 parameters, cross-entropy with ``lam``: small enough that every check runs in seconds."""
+    43 parameters, cross-entropy with ``lam``: small enough that every check runs in seconds;
+    on ``device`` (``"cpu"``, ``"cuda"``) when given."""
     from sklearn.datasets import load_iris
 
     X, y = load_iris(return_X_y=True)
     keep = np.concatenate([np.flatnonzero(y == k)[:20] for k in range(3)])
     X, y = X[keep], y[keep]
     X = (X - X.mean(axis=0)) / X.std(axis=0)
-    return _CountingObjective(_CountingNetwork((4, 5, 3)), X, y, lam=lam)
+    return _CountingObjective(_CountingNetwork((4, 5, 3)), X, y, lam=lam, device=device)
 
 
 def fingerprint(res: Result) -> str:
@@ -280,7 +281,7 @@ class _Checker:
         yield self.same_seed_same_bits
 
 
-def check_method(name: str, *, budget: float = 600, **options: Any) -> None:
+def check_method(name: str, *, budget: float = 600, device: str | None = None, **options: Any) -> None:
     """Run the conformance checks on the registered method ``name`` (with ``options``) on
     :func:`problem`; raise an ``AssertionError`` naming the first rule it breaks.
 
@@ -293,9 +294,9 @@ def check_method(name: str, *, budget: float = 600, **options: Any) -> None:
     the trace); the same
     seed gives the same bits twice, and under two different global numpy RNG states; a run leaves
     numpy's global RNG state as it found it. ``budget`` is the budget of the runs that check seeds,
-    options and the trace.
+    options and the trace; ``device`` runs them on a device objective (see :class:`Objective`).
     """
     get_method(name)
-    checker = _Checker(name, problem(), budget, options)
+    checker = _Checker(name, problem(device=device), budget, options)
     for check in checker.checks():
         check()

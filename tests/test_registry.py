@@ -438,7 +438,8 @@ def test_methods_command_with_plugins_from_the_working_directory_lists_them(plug
     proc = subprocess.run([sys.executable, "-P", "-m", "swarmreg", "methods", *plugins, "hill-climb"],
                           capture_output=True, text=True, timeout=120, cwd=EXAMPLES)
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.startswith("hill-climb (gradient-free): Keep the best of each batch")
+    assert proc.stdout.startswith("hill-climb (gradient-free; on a device through host copies): "
+                                  "Keep the best of each batch")
     assert "    batch = 20  # candidates per step, evaluated as one swarm" in proc.stdout
     assert "pso" not in proc.stdout
 

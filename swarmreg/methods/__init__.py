@@ -9,7 +9,7 @@ from __future__ import annotations
 # isort: off
 from . import pso, nelder_mead, backprop, adam, lbfgs  # noqa: F401
 from . import cma_es, de, openai_es, random_search  # noqa: F401
-from . import nevergrad  # noqa: F401  (the nevergrad:<Name> family)
+from . import nevergrad, evosax  # noqa: F401  (the nevergrad:<Name> and evosax:<Name> families)
 # isort: on
 from ..registry import METHODS, Method
 

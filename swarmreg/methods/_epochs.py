@@ -64,11 +64,19 @@ def finite(value: float) -> bool:
 
 
 def run_epochs(budget: Budget, x0: np.ndarray, rng: np.random.Generator, step: Step, *,
-               epochs: int | None, batch_size: int | None, shuffle: bool) -> tuple[np.ndarray, str, str]:
+               epochs: int | None, batch_size: int | None, shuffle: bool,
+               gradient: Callable | None = None) -> tuple[np.ndarray, str, str]:
     """Take ``step`` on every batch of every epoch until ``epochs`` or the budget runs out.
 
+    ``gradient(w, idx) -> (E, g)``, E inf where E or g is not finite, is the charged gradient of a
+    device run (``budget.error_and_gradient_on_device``); by default the budget's host gradient.
     Returns ``(x, status, message)`` as a method's ``run`` does, with the last record on ``x``.
     """
+    if gradient is None:
+        def gradient(w: np.ndarray, idx: np.ndarray | None) -> tuple[float, np.ndarray]:
+            err, g = budget.error_and_gradient(w, idx)
+            return (err if np.all(np.isfinite(g)) else math.inf), g
+
     n = budget.problem.n_items
     m = n if batch_size is None else batch_size
     shuffle = shuffle and m < n
@@ -90,8 +98,8 @@ def run_epochs(budget: Budget, x0: np.ndarray, rng: np.random.Generator, step: S
             if not budget.can_afford(grad_items=n if idx is None else len(idx)):
                 budget.record(budget.observe(w))
                 return w, "budget", f"budget spent in epoch {epoch + 1}"
-            err, g = budget.error_and_gradient(w, idx)
-            if not (finite(err) and np.all(np.isfinite(g))):
+            err, g = gradient(w, idx)
+            if not finite(err):
                 return diverged([last_finite, epoch_start], epoch)
             last_finite = w
             w = step(w, g)

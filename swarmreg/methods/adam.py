@@ -63,9 +63,12 @@ def check(opts: AdamOptions, budget: float, problem, grad_cost: float) -> None:
                          f"(lr={opts.lr:g}, lam={problem.lam:g}): every step would zero the weights")
 
 
-@register_method("adam", options=AdamOptions, check=check, uses_gradient=True)
+@register_method("adam", options=AdamOptions, check=check, uses_gradient=True, native_device=True)
 def run(budget: Budget, x0: np.ndarray, rng: np.random.Generator,
         opts: AdamOptions) -> tuple[np.ndarray, str, str]:
+    if budget.problem.device is not None:  # the optax implementation, state on the device
+        from ..backends.jax_methods import epochs
+        return epochs(budget, x0, rng, opts, "adam")
     problem = budget.problem
     mask = problem.weight_mask
     beta1, beta2 = opts.betas

@@ -43,9 +43,13 @@ def check(opts: BackpropOptions, budget: float, problem, grad_cost: float) -> No
     check_batch(opts.batch_size, budget, problem, grad_cost)
 
 
-@register_method("backprop", options=BackpropOptions, check=check, uses_gradient=True)
+@register_method("backprop", options=BackpropOptions, check=check, uses_gradient=True,
+                 native_device=True)
 def run(budget: Budget, x0: np.ndarray, rng: np.random.Generator,
         opts: BackpropOptions) -> tuple[np.ndarray, str, str]:
+    if budget.problem.device is not None:  # the optax implementation, state on the device
+        from ..backends.jax_methods import epochs
+        return epochs(budget, x0, rng, opts, "backprop")
     problem = budget.problem
     mask = problem.weight_mask
     decay_rate = 2.0 * opts.lr * problem.lam if opts.decay_rate is None else opts.decay_rate

@@ -119,9 +119,12 @@ def fitness(budget: Budget, W: np.ndarray, l2: str) -> np.ndarray:
     return np.where(J < FLOAT_MAX, J - budget.problem.penalty(W), J)
 
 
-@register_method("openai-es", options=OpenAIESOptions, check=check)
+@register_method("openai-es", options=OpenAIESOptions, check=check, native_device=True)
 def run(budget: Budget, x0: np.ndarray, rng: np.random.Generator,
         opts: OpenAIESOptions) -> tuple[np.ndarray, str, str]:
+    if budget.problem.device is not None:  # the population and Adam's moments kept on the device
+        from ..backends.jax_methods import openai_es
+        return openai_es(budget, x0, rng, opts)
     problem = budget.problem
     decay = 2.0 * problem.lam * problem.weight_mask if opts.l2 == "gradient" else None
     adam = Adam(x0.size, opts.lr, opts.beta1, opts.beta2, opts.eps)

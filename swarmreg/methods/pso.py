@@ -109,8 +109,11 @@ def _may_use_two_threads() -> bool:
     return max(blas, default=1) > 1
 
 
-@register_method("pso", options=PSOOptions, check=check)
+@register_method("pso", options=PSOOptions, check=check, native_device=True)
 def run(budget: Budget, x0: np.ndarray, rng: np.random.Generator, opts: PSOOptions) -> tuple[np.ndarray, str, str]:
+    if budget.problem.device is not None and opts.topology == "global":  # the swarm kept on the device
+        from ..backends.jax_methods import pso
+        return pso(budget, x0, rng, opts)
     net = budget.problem.net
     position = x0 + opts.init_spread * net.init(rng, opts.n_particles)
     position[0] = x0

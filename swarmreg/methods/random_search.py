@@ -27,9 +27,12 @@ class RandomSearchOptions:
         v.real(self.scale, "scale", 0.0, low_open=True)
 
 
-@register_method("random-search", options=RandomSearchOptions)
+@register_method("random-search", options=RandomSearchOptions, native_device=True)
 def run(budget: Budget, x0: np.ndarray, rng: np.random.Generator,
         opts: RandomSearchOptions) -> tuple[np.ndarray, str, str]:
+    if budget.problem.device is not None:  # the samples drawn on the device
+        from ..backends.jax_methods import random_search
+        return random_search(budget, x0, rng, opts)
     step = opts.scale * budget.problem.init_scale
     samples = 0
     while (rows := min(opts.batch_size, int(budget.remaining()))) >= 1:
