@@ -174,13 +174,16 @@ def test_backprop_with_restarts_steps_at_sgdr_rates():
     np.testing.assert_allclose(res.x, expected, rtol=1e-12, atol=1e-12)
 
 
-@pytest.mark.parametrize("budget, steps", [(4 * sr.GRAD_COST, 36), (4.5 * sr.GRAD_COST, 40)])
-def test_cosine_without_epochs_lasts_the_steps_the_budget_affords(budget, steps):
-    """Four epochs of 9 batches of 7 (the last 4 items), or those and 4 full batches of the fifth: T is
-    the steps taken, so the run ends at eta_{T-1}, as with epochs=4 when the budget is 4 epochs."""
+@pytest.mark.parametrize("budget, grad_cost, steps", [
+    (4 * sr.GRAD_COST, sr.GRAD_COST, 36), (4.5 * sr.GRAD_COST, sr.GRAD_COST, 40), (0.5, 0.1, 45),
+])
+def test_cosine_without_epochs_lasts_the_steps_the_budget_affords(budget, grad_cost, steps):
+    """Four epochs of 9 batches of 7 (the last 4 items), or those and 4 full batches of the fifth, or five
+    epochs where 0.5 // 0.1 is 4 but the budget's own rounding affords 5: T is the steps taken, so the
+    run ends at eta_{T-1}, as with epochs=4 when the budget is 4 epochs."""
     w0 = small_objective().net.init(np.random.default_rng(0))
     obj = recording(0.01)
-    kw = {"x0": w0, "seed": 4, "batch_size": M, "lr": 0.05, "schedule": "cosine"}
+    kw = {"x0": w0, "seed": 4, "batch_size": M, "lr": 0.05, "schedule": "cosine", "grad_cost": grad_cost}
     res = sr.minimize(obj, "adam", budget=budget, **kw)
     assert res.status == "budget" and len(obj.batches) == steps
     expected = torch_adam(small_objective(0.01), w0, obj.batches, lr=torch_cosine_lrs(0.05, steps, steps),

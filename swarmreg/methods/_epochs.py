@@ -93,10 +93,9 @@ def total_steps(budget: Budget, n_items: int, batch_size: int, epochs: int | Non
     """The batch steps a run takes: ``epochs`` epochs of ``ceil(N/m)`` batches, or fewer where the budget
     runs out first (whole epochs, then the full batches of the last, partial one)."""
     per_epoch = -(-n_items // batch_size)
-    full = int(budget.remaining() // budget.grad_cost)  # whole epochs (a budget is finite), mended for rounding
+    # whole epochs: one fewer than the quotient (a budget is finite), then up to what can_afford's rounding allows
+    full = max(int(budget.remaining() // budget.grad_cost) - 1, 0)
     full = full if epochs is None else min(full, epochs)
-    while full > 0 and not budget.can_afford(grad_items=full * n_items):
-        full -= 1
     while (epochs is None or full < epochs) and budget.can_afford(grad_items=(full + 1) * n_items):
         full += 1
     if epochs is not None and full == epochs:
