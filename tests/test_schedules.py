@@ -175,11 +175,11 @@ def test_backprop_with_restarts_steps_at_sgdr_rates():
 
 
 @pytest.mark.parametrize("budget, grad_cost, steps", [
-    (4 * sr.GRAD_COST, sr.GRAD_COST, 36), (4.5 * sr.GRAD_COST, sr.GRAD_COST, 40), (0.5, 0.1, 45),
+    (4 * sr.GRAD_COST, sr.GRAD_COST, 36), (4.5 * sr.GRAD_COST, sr.GRAD_COST, 40), (1.2, 0.1, 108),
 ])
 def test_cosine_without_epochs_lasts_the_steps_the_budget_affords(budget, grad_cost, steps):
-    """Four epochs of 9 batches of 7 (the last 4 items), or those and 4 full batches of the fifth, or five
-    epochs where 0.5 // 0.1 is 4 but the budget's own rounding affords 5: T is the steps taken, so the
+    """Four epochs of 9 batches of 7 (the last 4 items), or those and 4 full batches of the fifth, or twelve
+    epochs where 1.2 // 0.1 is 11 but the budget's own rounding affords 12: T is the steps taken, so the
     run ends at eta_{T-1}, as with epochs=4 when the budget is 4 epochs."""
     w0 = small_objective().net.init(np.random.default_rng(0))
     obj = recording(0.01)
