@@ -187,12 +187,13 @@ def best_cells(runs: pd.DataFrame) -> pd.DataFrame:
     return best.set_index("optimizer").loc[[o for o in OPTIMIZERS if o in set(best["optimizer"])]]
 
 
-def paired_confirm(runs: pd.DataFrame, cells: pd.DataFrame) -> pd.DataFrame:
-    """Test errors of ``CLAIM2``'s optimizers at their best cells on the confirm seeds, one row per seed."""
+def at_best_cells(runs: pd.DataFrame, cells: pd.DataFrame, stage: str) -> pd.DataFrame:
+    """Test errors of ``CLAIM2``'s optimizers at their best cells in ``stage`` ("grid" or "confirm"), one row
+    per seed that has both."""
     cols = {}
     for opt in CLAIM2:
         cell = cells.loc[opt]
-        rows = runs[(runs["stage"] == "confirm") & (runs["optimizer"] == opt) & (runs["lr"] == cell["lr"])
+        rows = runs[(runs["stage"] == stage) & (runs["optimizer"] == opt) & (runs["lr"] == cell["lr"])
                     & np.isclose(runs["decay"], cell["decay"])]
         cols[opt] = rows.set_index("seed")["test_error"]
     return pd.DataFrame(cols).dropna()
@@ -345,6 +346,15 @@ def _slope_verdict(claim: Claim, pair: tuple[str, str], slopes: dict, p: float, 
     return text + not_shown(p, n_seeds, f"a slope difference of about {(st.norm.ppf(0.975) + Z80) * se:.2f}")
 
 
+def _claim1_text(claim: Claim, slopes: dict, adjusted: np.ndarray, params: dict, n_seeds: int) -> str:
+    verdicts = " ".join(_slope_verdict(claim, pair, slopes, p, params["bootstrap"], n_seeds) + "."
+                        for pair, p in zip(PAIRS, adjusted))
+    return ("**Claim 1, the basin's orientation.** Slope of log10(best decay) on log10(learning rate) over the "
+            f"basin rows (best mean validation error within {params['basin_margin']:g} of the grid's best), each "
+            "row's best refined to the vertex of the parabola through its minimum; intervals from "
+            f"{params['bootstrap']} resamples of the seeds. {verdicts}")
+
+
 def _decay_effect(runs: pd.DataFrame, cells: pd.DataFrame) -> str:
     """How far the decay moves adam-l2's mean test error along its best learning rate's row, against the
     seed-to-seed standard deviation at its best cell."""
@@ -391,7 +401,7 @@ def run(out: Path, profile: str = "full", workers: int | None = None, progress: 
     raw_p = [bootstrap_p(slopes[d]["boot"] - slopes[c]["boot"]) for d, c in PAIRS]
     adjusted = slope_claim.adjust(raw_p)
     lower, same = require(claims, "adamw-lower", "wilcoxon"), require(claims, "adamw-same", "tost")
-    pairs = paired_confirm(runs, cells)
+    pairs = at_best_cells(runs, cells, "confirm")
     result = claim2(pairs, lower, same)
     figures = [plot_heatmaps(runs, cells, slopes, res.folder), plot_slopes(slopes, res.folder, n_grid,
                                                                            params["bootstrap"]),
@@ -407,16 +417,8 @@ def run(out: Path, profile: str = "full", workers: int | None = None, progress: 
     wall = runs["wall_time"].sum()
     adam_best = cells.loc[CLAIM2[1], "mean_test_error"]
     target = params["target_relative_effect"] * adam_best
-    grid_pairs = runs[(runs["stage"] == "grid")]
-    grid_d = []
-    for seed in np.sort(grid_pairs["seed"].unique()):
-        errs = [grid_pairs[(grid_pairs["seed"] == seed) & (grid_pairs["optimizer"] == o)
-                           & (grid_pairs["lr"] == cells.loc[o, "lr"]) & np.isclose(grid_pairs["decay"],
-                                                                                  cells.loc[o, "decay"])]["test_error"]
-                for o in CLAIM2]
-        if all(len(e) for e in errs):
-            grid_d.append(float(errs[0].iloc[0] - errs[1].iloc[0]))
-    grid_sd = float(np.std(grid_d, ddof=1)) if len(grid_d) > 1 else math.nan
+    grid_d = at_best_cells(runs, cells, "grid").diff(axis=1).iloc[:, -1]  # adam-l2 minus adamw-lh: same spread
+    grid_sd = float(grid_d.std(ddof=1)) if len(grid_d) > 1 else math.nan
     pilot_sd = params["pilot_paired_sd"]
     section = Section("6. adam-vs-adamw: Adam with L2 against decoupled weight decay (Loshchilov & Hutter)")
     section.add(
@@ -444,11 +446,7 @@ def run(out: Path, profile: str = "full", workers: int | None = None, progress: 
         "Likewise `adamw-torch`'s slope is `adamw-lh`'s minus one by construction. Only the Adam pair "
         "(`adamw-lh` against `adam-l2`) can show anything.",
         slope_claim.describe(),
-        "**Claim 1, the basin's orientation.** Slope of log10(best decay) on log10(learning rate) over the basin "
-        f"rows (best mean validation error within {params['basin_margin']:g} of the grid's best), each row's "
-        f"best refined to the vertex of the parabola through its minimum; intervals from {params['bootstrap']} "
-        "resamples of the seeds. " + " ".join(_slope_verdict(slope_claim, pair, slopes, p, params["bootstrap"], n_grid) + "."
-                                               for pair, p in zip(PAIRS, adjusted)),
+        _claim1_text(slope_claim, slopes, adjusted, params, n_grid),
         write_table(slope_table, res.folder, "basin_slopes", digits=3),
         write_table(best_rows, res.folder, "best_decay_per_lr", digits=3),
         lower.describe(), same.describe(),
