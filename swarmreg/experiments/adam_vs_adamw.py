@@ -253,7 +253,7 @@ def plot_heatmaps(runs: pd.DataFrame, cells: pd.DataFrame, slopes: dict, folder:
                 if diverged.get((opt, lr, d), False):
                     ax.add_patch(plt.Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, hatch="xx", edgecolor="red",
                                                linewidth=0))
-                ax.text(j, i, f"{100 * value:.1f}", ha="center", va="center", fontsize=7,
+                ax.text(j, i + 0.2, f"{100 * value:.1f}", ha="center", va="center", fontsize=7,
                         color="black" if value < 1.5 * low else "white")
         best = cells.loc[opt]
         bi, bj = list(lrs).index(best["lr"]), int(np.argmin(np.abs(np.log10(decays / best["decay"]))))
@@ -261,7 +261,7 @@ def plot_heatmaps(runs: pd.DataFrame, cells: pd.DataFrame, slopes: dict, folder:
         fit = slopes[opt]
         rows = np.flatnonzero(fit["rows"])
         step = np.log10(decays[1] / decays[0])
-        ax.plot((fit["best"][rows] - np.log10(decays[0])) / step, rows, "o-", color="white", markersize=4,
+        ax.plot((fit["best"][rows] - np.log10(decays[0])) / step, rows - 0.2, "o-", color="white", markersize=4,
                 markeredgecolor="black")
         ax.set_xticks(range(len(decays)), [f"{d:.0e}" for d in decays], rotation=45, fontsize=8)
         ax.set_yticks(range(len(lrs)), [f"{lr:.0e}" for lr in lrs], fontsize=8)
@@ -279,7 +279,8 @@ def plot_heatmaps(runs: pd.DataFrame, cells: pd.DataFrame, slopes: dict, folder:
                "box: the cell with the lowest mean validation error (the one claim 2 retests). Red cross-hatching: "
                "a cell where at least one seed diverged (its error is of the last finite iterate). 'not run': "
                "PyTorch's form with lr*wd >= 1, which zeroes the weights. White dots: each basin row's best decay "
-               "by validation error, refined between grid points; the slope in the title is fitted to them.")
+               "by validation error, refined between grid points (drawn low in the row); the slope in the title is "
+               "fitted to them.")
     return save_figure(fig, folder / "figures" / "heatmaps.png", caption)
 
 
