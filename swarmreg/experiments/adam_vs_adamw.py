@@ -233,7 +233,8 @@ def plot_heatmaps(runs: pd.DataFrame, cells: pd.DataFrame, slopes: dict, folder:
     opts = [o for o in OPTIMIZERS if o in set(runs["optimizer"])]
     grid = runs[runs["stage"] == "grid"]
     means = grid.groupby(["optimizer", "lr", "decay"])["test_error"].mean()
-    diverged = grid.assign(d=grid["status"] == "diverged").groupby(["optimizer", "lr", "decay"])["d"].any()
+    diverged = grid.assign(d=grid["status"] == "diverged").groupby(["optimizer", "lr", "decay"])["d"].sum()
+    cmap = plt.get_cmap("viridis_r").with_extremes(bad="0.92")
     low = max(float(means.min()), 1e-3)
     norm = LogNorm(vmin=low, vmax=2 * low)
     ncol = 3
@@ -243,18 +244,20 @@ def plot_heatmaps(runs: pd.DataFrame, cells: pd.DataFrame, slopes: dict, folder:
     for ax, opt in zip(axes.flat, opts):
         lrs, decays, _ = cube(runs, opt)
         table = means[opt].unstack("decay").reindex(index=lrs, columns=decays)
-        image = ax.imshow(table.to_numpy(), origin="lower", cmap="viridis_r", norm=norm, aspect="auto")
-        for i, lr in enumerate(lrs):
-            for j, d in enumerate(decays):
-                value = table.iat[i, j]
-                if np.isnan(value):
-                    ax.text(j, i, "not\nrun", ha="center", va="center", fontsize=6, color="0.4")
-                    continue
-                if diverged.get((opt, lr, d), False):
-                    ax.add_patch(plt.Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, hatch="xx", edgecolor="red",
-                                               linewidth=0))
-                ax.text(j, i + 0.2, f"{100 * value:.1f}", ha="center", va="center", fontsize=7,
-                        color="black" if value < 1.5 * low else "white")
+        failed = diverged[opt].unstack("decay").reindex(index=lrs, columns=decays).fillna(0).to_numpy()
+        image = ax.imshow(np.where(failed > 0, np.nan, table.to_numpy()), origin="lower", cmap=cmap, norm=norm,
+                          aspect="auto")
+        n_seeds = grid[grid["optimizer"] == opt]["seed"].nunique()
+        for i, j in zip(*np.nonzero(failed)):
+            ax.add_patch(plt.Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, hatch="xx", edgecolor="0.6",
+                                       linewidth=0))
+            ax.text(j, i, f"diverged\n{failed[i, j]:.0f}/{n_seeds}", ha="center", va="center", fontsize=6)
+        for i, j in zip(*np.nonzero((failed == 0) & np.isnan(table.to_numpy()))):
+            ax.text(j, i, "not\nrun", ha="center", va="center", fontsize=6, color="0.4")
+        for i, j in zip(*np.nonzero((failed == 0) & np.isfinite(table.to_numpy()))):
+            value = table.iat[i, j]
+            ax.text(j, i + 0.2, f"{100 * value:.1f}", ha="center", va="center", fontsize=7,
+                    color="black" if value < 1.5 * low else "white")
         best = cells.loc[opt]
         bi, bj = list(lrs).index(best["lr"]), int(np.argmin(np.abs(np.log10(decays / best["decay"]))))
         ax.add_patch(plt.Rectangle((bj - 0.5, bi - 0.5), 1, 1, fill=False, edgecolor="red", linewidth=2.5))
@@ -276,8 +279,8 @@ def plot_heatmaps(runs: pd.DataFrame, cells: pd.DataFrame, slopes: dict, folder:
                "each base learning rate (rows) and decay (columns, each optimizer's own coefficient, half-decade "
                "steps), one panel per optimizer, all under cosine annealing stepped per batch. Colour: log scale "
                f"from the lowest cell ({100 * low:.2f}%) to twice it, darker is lower; worse cells saturate. Red "
-               "box: the cell with the lowest mean validation error (the one claim 2 retests). Red cross-hatching: "
-               "a cell where at least one seed diverged (its error is of the last finite iterate). 'not run': "
+               "box: the cell with the lowest mean validation error (the one claim 2 retests). Grey cross-hatching, "
+               "not coloured: a cell where some seeds diverged (how many written in it). 'not run': "
                "PyTorch's form with lr*wd >= 1, which zeroes the weights. White dots: each basin row's best decay "
                "by validation error, refined between grid points (drawn low in the row); the slope in the title is "
                "fitted to them.")
@@ -444,7 +447,8 @@ def run(out: Path, profile: str = "full", workers: int | None = None, progress: 
         "coupled at about wd(1 - mu) to within about d*mu/(1 - mu) of the start weights. So in L&H's form the "
         "best lambda of `sgdmw-lh` must have the slope of the best coupled c of `sgdm-l2` plus one: the SGD "
         "pair checks that the slope measurement recovers a known +1, it is not evidence for the claim. "
-        "Likewise `adamw-torch`'s slope is `adamw-lh`'s minus one by construction. Only the Adam pair "
+        "Likewise `adamw-torch` runs `adamw-lh`'s runs at lambda = lr*wd, so its slope is `adamw-lh`'s minus "
+        "one by construction (up to where the two grids end). Only the Adam pair "
         "(`adamw-lh` against `adam-l2`) can show anything.",
         slope_claim.describe(),
         _claim1_text(slope_claim, slopes, adjusted, params, n_grid),
