@@ -136,9 +136,12 @@ def test_adam_vs_adamw_refined_best_stays_on_an_edge_and_skips_what_was_not_run(
     from swarmreg.experiments.adam_vs_adamw import refined_best
     log_decays = np.array([-3.0, -2.0, -1.0])
     means = np.array([[0.1, 0.2, 0.3], [0.3, 0.1, 0.2], [np.nan, 0.3, 0.1], [np.nan] * 3])
-    best = refined_best(means, log_decays)
+    best, edge = refined_best(means, log_decays)
     assert best[0] == -3.0 and best[2] == -1.0 and np.isnan(best[3])
+    assert list(edge) == [True, False, True, True]
     assert best[1] == pytest.approx(-2.0 + 0.5 * (0.3 - 0.2) / (0.3 - 2 * 0.1 + 0.2))  # toward the lower neighbour
+    best, edge = refined_best(np.array([[0.3, 0.1, np.nan]]), log_decays)  # the last decay run is an edge too
+    assert best[0] == -2.0 and edge[0]
 
 
 def test_adam_vs_adamw_grid_leaves_out_torch_cells_that_zero_the_weights():

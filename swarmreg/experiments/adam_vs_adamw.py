@@ -114,20 +114,22 @@ def cube(runs: pd.DataFrame, opt: str, metric: str = "val_error") -> tuple[np.nd
     return lrs, decays, table.reindex(full).to_numpy().reshape(len(lrs), len(decays), len(seeds))
 
 
-def refined_best(means: np.ndarray, log_decays: np.ndarray) -> np.ndarray:
+def refined_best(means: np.ndarray, log_decays: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """log10 of the best decay per row of ``means`` (``(..., decay)``, NaN = not run): the grid minimum
-    moved to the vertex of the parabola through it and its two neighbours (at most half a step); a
-    minimum on the grid's edge stays there. NaN where a row has no value."""
+    moved to the vertex of the parabola through it and its two neighbours (at most half a step); and
+    whether that minimum is on the row's edge (the first or last decay run), where it only bounds the best
+    decay and stays unrefined. NaN (and an edge) where a row has no value."""
     filled = np.where(np.isnan(means), np.inf, means)
-    empty = np.all(np.isinf(filled), axis=-1)
     i = np.argmin(filled, axis=-1)
     j = np.clip(i, 1, len(log_decays) - 2)
     left, mid, right = (np.take_along_axis(filled, (j + k)[..., None], -1)[..., 0] for k in (-1, 0, 1))
+    edge = (i != j) | np.isinf(left) | np.isinf(right)
     with np.errstate(invalid="ignore", divide="ignore"):
         curvature = left - 2 * mid + right
-        offset = np.where((i == j) & np.isfinite(curvature) & (curvature > 0), 0.5 * (left - right) / curvature, 0.0)
+        offset = np.where(~edge & (curvature > 0), 0.5 * (left - right) / curvature, 0.0)
     step = log_decays[1] - log_decays[0]
-    return np.where(empty, np.nan, log_decays[i] + np.clip(offset, -0.5, 0.5) * step)
+    best = np.where(np.all(np.isinf(filled), axis=-1), np.nan, log_decays[i] + np.clip(offset, -0.5, 0.5) * step)
+    return best, edge
 
 
 def basin_rows(means: np.ndarray, margin: float) -> np.ndarray:
@@ -143,7 +145,8 @@ def slope(log_lrs: np.ndarray, best: np.ndarray) -> np.ndarray:
 
 
 def basin_slopes(runs: pd.DataFrame, opts: list[str], margin: float, n_boot: int, seed: int = 0) -> dict:
-    """Per optimizer: the slope of log10(best decay) on log10(lr) over its basin rows, and the same slope
+    """Per optimizer: the slope of log10(best decay) on log10(lr) over its basin rows whose best decay is
+    inside the grid, and the same slope
     under ``n_boot`` resamples of the grid seeds (one resample for every optimizer: the seeds pair them)."""
     seeds = np.sort(runs.loc[runs["stage"] == "grid", "seed"].unique())
     idx = np.random.default_rng(seed).integers(0, len(seeds), size=(n_boot, len(seeds)))
@@ -153,11 +156,12 @@ def basin_slopes(runs: pd.DataFrame, opts: list[str], margin: float, n_boot: int
         means = nanmean(values, axis=2)
         rows = basin_rows(means, margin)
         log_lrs, log_decays = np.log10(lrs), np.log10(decays)
-        best = refined_best(means, log_decays)
+        best, edge = refined_best(means, log_decays)
+        rows = rows & ~edge  # an edge minimum only bounds the best decay: left out of the fit
         boot_means = nanmean(values[:, :, idx], axis=3)  # (lr, decay, resample)
-        boot_best = refined_best(np.moveaxis(boot_means, 1, 2), log_decays)  # (lr, resample)
+        boot_best = refined_best(np.moveaxis(boot_means, 1, 2), log_decays)[0]  # (lr, resample)
         fit = rows.sum() >= 2
-        out[opt] = {"lrs": lrs, "best": best, "rows": rows,
+        out[opt] = {"lrs": lrs, "best": best, "rows": rows, "edge": edge,
                     "slope": float(slope(log_lrs[rows], best[rows])) if fit else math.nan,
                     "boot": slope(log_lrs[rows], boot_best[rows]) if fit else np.full(n_boot, np.nan)}
     return out
@@ -229,7 +233,7 @@ def claim2(pairs: pd.DataFrame, lower: Claim, same: Claim) -> dict:
 def plot_heatmaps(runs: pd.DataFrame, cells: pd.DataFrame, slopes: dict, folder: Path) -> Path:
     """Mean test error per (lr, decay), one panel per optimizer, on a log colour scale from the best cell's
     error to twice it; diverged cells hatched, cells not run blank, the best (validation) cell boxed, and
-    each basin row's refined best decay as a dot."""
+    each fitted row's refined best decay as a dot."""
     opts = [o for o in OPTIMIZERS if o in set(runs["optimizer"])]
     grid = runs[runs["stage"] == "grid"]
     means = grid.groupby(["optimizer", "lr", "decay"])["test_error"].mean()
@@ -281,8 +285,9 @@ def plot_heatmaps(runs: pd.DataFrame, cells: pd.DataFrame, slopes: dict, folder:
                f"from the lowest cell ({100 * low:.2f}%) to twice it, darker is lower; worse cells saturate. Red "
                "box: the cell with the lowest mean validation error (the one claim 2 retests). Grey cross-hatching, "
                "not coloured: a cell where some seeds diverged (how many written in it). 'not run': "
-               "PyTorch's form with lr*wd >= 1, which zeroes the weights. White dots: each basin row's best decay "
-               "by validation error, refined between grid points (drawn low in the row); the slope in the title is "
+               "PyTorch's form with lr*wd >= 1, which zeroes the weights. White dots: the best decay of each basin row "
+               "whose minimum is inside the grid"
+               " (by validation error, refined between grid points, drawn low in the row); the slope in the title is "
                "fitted to them.")
     return save_figure(fig, folder / "figures" / "heatmaps.png", caption)
 
@@ -355,7 +360,8 @@ def _claim1_text(claim: Claim, slopes: dict, adjusted: np.ndarray, params: dict,
                         for pair, p in zip(PAIRS, adjusted))
     return ("**Claim 1, the basin's orientation.** Slope of log10(best decay) on log10(learning rate) over the "
             f"basin rows (best mean validation error within {params['basin_margin']:g} of the grid's best), each "
-            "row's best refined to the vertex of the parabola through its minimum; intervals from "
+            "row's best refined to the vertex of the parabola through its minimum, rows whose minimum is on the "
+            "grid's edge left out (there it only bounds the best decay); intervals from "
             f"{params['bootstrap']} resamples of the seeds. {verdicts}")
 
 
@@ -411,11 +417,12 @@ def run(out: Path, profile: str = "full", workers: int | None = None, progress: 
                                                                            params["bootstrap"]),
                plot_claim2(pairs, result, same.margin, res.folder)]
     slope_table = pd.DataFrame([
-        {"optimizer": o, "decay": OPTIMIZERS[o][2], "basin_lrs": ", ".join(f"{x:g}" for x in s["lrs"][s["rows"]]),
+        {"optimizer": o, "decay": OPTIMIZERS[o][2], "fitted_lrs": ", ".join(f"{x:g}" for x in s["lrs"][s["rows"]]),
          "slope": s["slope"], **dict(zip(("low", "high"), interval(s["boot"])))}
         for o, s in slopes.items()])
-    best_rows = pd.DataFrame([{"optimizer": o, "lr": lr, "best_decay": 10 ** b, "in_basin": bool(r)}
-                              for o, s in slopes.items() for lr, b, r in zip(s["lrs"], s["best"], s["rows"])])
+    best_rows = pd.DataFrame([{"optimizer": o, "lr": lr, "best_decay": 10 ** b, "on_edge": bool(e), "fitted": bool(r)}
+                              for o, s in slopes.items()
+                              for lr, b, e, r in zip(s["lrs"], s["best"], s["edge"], s["rows"])])
     cells_table = cells.reset_index()[["optimizer", "lr", "decay", "mean_val_error", "mean_test_error"]]
     spec = grid_specs[0]
     wall = runs["wall_time"].sum()
