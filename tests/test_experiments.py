@@ -98,15 +98,15 @@ def test_reproduce_command_refuses_bad_input(tmp_path):
 
 def _grid_runs(slopes: dict[str, float], seeds=(0, 1, 2)) -> pd.DataFrame:
     """Grid runs whose validation error is a parabola in log10(decay) around ``b * (log10(lr) + 2.5) - 2.2`` (plus a
-    per-seed offset that moves no minimum), the rows at lr 1e-4 far above the others (outside the basin)."""
+    per-seed offset that moves no minimum), the row at lr 1e-4 0.05 above the others (outside the basin)."""
     import numpy as np
     rows = []
     for opt, b in slopes.items():
-        for lr in (1e-4, 1e-3, 10 ** -2.5, 1e-2):
+        for lr in (1e-4, 1e-3, 10 ** -2.5, 1e-2, 10.0):
             for decay in 10.0 ** np.arange(-5.0, 0.1, 0.5):
                 for seed in seeds:
                     err = 0.05 + 0.01 * (np.log10(decay) - (b * (np.log10(lr) + 2.5) - 2.2)) ** 2 + 0.001 * seed
-                    err += 0.5 if lr == 1e-4 else 0.0
+                    err += 0.05 if lr == 1e-4 else 0.0
                     rows.append({"optimizer": opt, "lr": lr, "decay": decay, "seed": seed, "stage": "grid",
                                  "status": "epochs", "val_error": err, "test_error": err + 0.01})
     return pd.DataFrame(rows)
@@ -114,13 +114,16 @@ def _grid_runs(slopes: dict[str, float], seeds=(0, 1, 2)) -> pd.DataFrame:
 
 def test_adam_vs_adamw_basin_slope_recovers_the_slope_of_the_best_decay():
     """A parabola in log decay has its vertex where the refinement puts it: the slopes come out exact
-    (0 and -1 here, off-grid best decays included), the lr = 1e-4 row is outside the basin, and every
-    bootstrap resample agrees, so the difference's p is the smallest the resamples give."""
+    (0 and -1 here, off-grid best decays included), the lr = 1e-4 row is outside the basin, adam-l2's
+    row at lr 10 (best decay 10^-5.7, below the grid) is on the edge and left out, and every bootstrap
+    resample agrees, so the difference's p is the smallest the resamples give."""
     from swarmreg.experiments.adam_vs_adamw import basin_slopes, best_cells, bootstrap_p
     runs = _grid_runs({"adamw-lh": 0.0, "adam-l2": -1.0})
     slopes = basin_slopes(runs, ["adamw-lh", "adam-l2"], margin=0.02, n_boot=50)
+    assert list(slopes["adamw-lh"]["rows"]) == [False, True, True, True, True]
+    assert list(slopes["adam-l2"]["rows"]) == [False, True, True, True, False]
+    assert slopes["adam-l2"]["edge"][-1] and slopes["adam-l2"]["best"][-1] == -5.0
     for opt, b in (("adamw-lh", 0.0), ("adam-l2", -1.0)):
-        assert list(slopes[opt]["rows"]) == [False, True, True, True]
         assert slopes[opt]["slope"] == pytest.approx(b, abs=1e-9)
         assert slopes[opt]["boot"] == pytest.approx(b, abs=1e-9)
     assert slopes["adam-l2"]["best"][2] == pytest.approx(-2.2, abs=1e-9)  # between grid points: refined
@@ -184,3 +187,32 @@ def test_reference_ert_uses_each_problems_reference():
     assert table.loc[("m", 0.1), "ert"] == 150 and table.loc[("m", 0.1), "successes"] == 1
     assert table.loc[("m", 0.01), "ert"] == 200 and table.loc[("m", 0.1), "n_params"] == 7
     assert table.loc[("n", 0.1), "ert"] == float("inf") and table.loc[("n", 0.1), "successes"] == 0
+
+
+def test_adam_vs_adamw_bootstrap_p_is_twice_the_smaller_tail():
+    import numpy as np
+
+    from swarmreg.experiments.adam_vs_adamw import bootstrap_p
+    diffs = np.array([-1.0] * 10 + [1.0] * 90)
+    assert bootstrap_p(diffs) == pytest.approx(0.2)
+    assert bootstrap_p(-diffs) == pytest.approx(0.2)
+    assert np.isnan(bootstrap_p(np.full(5, np.nan)))
+
+
+def test_adam_vs_adamw_claim2_reads_lower_and_same_from_the_paired_differences():
+    """AdamW 1 point better on every seed (a little spread): lower shown, not the same at 0.5 points;
+    within 0.1 point of each other: the same, not lower."""
+    import numpy as np
+
+    from swarmreg.claims import parse_claims
+    from swarmreg.experiments.adam_vs_adamw import CLAIM2, claim2, load_config
+    claims = parse_claims(load_config("adam-vs-adamw"))
+    lower, same = claims["adamw-lower"], claims["adamw-same"]
+    rng = np.random.default_rng(0)
+    base = 0.08 + 0.005 * rng.standard_normal(20)
+    for shift, is_lower, is_same in ((-0.01, True, False), (0.0, False, True)):
+        pairs = pd.DataFrame({CLAIM2[0]: base + shift + 0.001 * rng.standard_normal(20), CLAIM2[1]: base})
+        result = claim2(pairs, lower, same)
+        assert result["n"] == 20 and result["low"] < result["mean"] < result["high"]
+        assert result["mean"] == pytest.approx(shift, abs=0.001)
+        assert (result["p_lower"] < lower.alpha) == is_lower and (result["p_same"] < same.alpha) == is_same
