@@ -377,8 +377,11 @@ def _decay_effect(runs: pd.DataFrame, cells: pd.DataFrame) -> str:
             f"deviation at its best cell is {100 * sd:.2f} points.")
 
 
-def _claim2_verdict(cells: pd.DataFrame, result: dict, lower: Claim, same: Claim) -> str:
+def _claim2_verdict(cells: pd.DataFrame, result: dict, lower: Claim, same: Claim, decays: dict) -> str:
     (a, b), pt = CLAIM2, 100  # percentage points
+    edges = [o for o in CLAIM2 if np.isclose(cells.loc[o, "decay"], [min(decays[o]), max(decays[o])]).any()]
+    edge_text = (f" The best decay of {' and '.join(edges)} is on its grid's edge: a better one may lie beyond it."
+                 if edges else "")
     lower_text = (f"shown (Wilcoxon signed-rank, one-sided, p = {result['p_lower']:.2g})"
                   if result["p_lower"] < lower.alpha else
                   not_shown(result["p_lower"], result["n"], f"{pt * result['detectable']:.2f} points"))
@@ -390,7 +393,7 @@ def _claim2_verdict(cells: pd.DataFrame, result: dict, lower: Claim, same: Claim
             f"{cells.loc[b, 'decay']:g}), on {result['n']} fresh seeds: mean paired difference "
             f"{pt * result['mean']:+.2f} points, 95% t interval [{pt * result['low']:+.2f}, "
             f"{pt * result['high']:+.2f}]. Lower: {lower_text}. The same within ±{pt * same.margin:g} points: "
-            f"{same_text}.")
+            f"{same_text}.{edge_text}")
 
 
 def run(out: Path, profile: str = "full", workers: int | None = None, progress: bool | None = None) -> Section:
@@ -471,7 +474,7 @@ def run(out: Path, profile: str = "full", workers: int | None = None, progress: 
         f"{len(confirm_seeds)}. On the grid's own seeds at the chosen cells the "
         f"paired standard deviation is {100 * grid_sd:.2f} points; on the confirm seeds {100 * result['sd']:.2f}, "
         f"with which this run detects (power 0.8) a difference of {100 * result['detectable']:.2f} points.",
-        _claim2_verdict(cells, result, lower, same),
+        _claim2_verdict(cells, result, lower, same, params["decays"]),
         write_table(cells_table, res.folder, "best_cells", digits=4),
         figure_links(figures, out, "*Figures: heatmaps of the grids, the basin slopes with their intervals, and "
                      "claim 2's paired differences; each figure's caption is in the .txt file beside it.*"))
