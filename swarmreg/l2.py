@@ -12,7 +12,8 @@ seed text's lambda                    shrink by ``1 - eta*lambda/n`` per step   
 Nielsen's lambda                      ``lambda/(2N)*sum(w**2)``                    ``lambda/(2N)``
 PyTorch SGD ``weight_decay``          ``grad += wd*w``                             ``wd/2``
 PyTorch Adam ``weight_decay``         ``grad += wd*w``, then Adam's moments        ``wd/2`` (a)
-PyTorch AdamW, optax adamw            ``w -= lr*wd*w`` beside Adam's step          none (b)
+PyTorch AdamW, optax adamw            ``w -= lr_t*wd*w`` beside Adam's step        none (b)
+Loshchilov & Hutter AdamW/SGDW        ``w -= eta_t*lambda*w``, ``eta_t`` schedule  none (b) (e)
 Loshchilov & Hutter normalised decay  fraction ``wd_norm*sqrt(n/(N*T))`` per step     none (b)
 Keras ``l2``                          ``l2*sum(w**2)``                             ``l2``
 OpenAI-ES ``l2coeff``                 ``update(-g + l2coeff*theta)``, biases too   ``l2coeff/2`` (c)
@@ -25,6 +26,12 @@ gradient: the path is Adam's, not gradient descent's on J. (b) Under Adam no lam
 or its fixed points (Loshchilov & Hutter, "Decoupled Weight Decay Regularization", ICLR 2019, Prop. 2);
 under plain SGD the same fraction is ``lam = wd/2``. (c) On the weights; these also decay the biases,
 which J never penalizes. (d) Plain SGD only. PyTorch decays biases too unless grouped out.
+(e) L&H's form at ``(alpha, lambda)`` is PyTorch's at ``(lr=alpha, weight_decay=lambda/alpha)`` under the
+same schedule (``lr_t = alpha*eta_t``, so ``lr_t*wd = eta_t*lambda``): ``lambda`` is swarmreg's
+``decay_rate`` (:func:`adamw_decay_rate`, :func:`adamw_weight_decay`). The two differ in what a grid holds
+fixed: PyTorch's shrink grows with ``alpha`` at fixed ``wd``, L&H's does not at fixed ``lambda``. The
+methods' ``decay_scale`` picks the default: ``"lr"`` shrinks by ``lr_t*2*lam``, ``"schedule"`` by
+``eta_t*2*lam`` (:func:`to_schedule_scale` converts lam between them).
 
 Coupled L2 (``2*lam*w`` added to the gradient) against decoupled decay (the weights shrunk by a
 fraction ``d`` of themselves, beside the step); ``g`` = gradient of E on the batch:
@@ -33,8 +40,8 @@ fraction ``d`` of themselves, beside the step); ``g`` = gradient of E on the bat
 optimizer     one step, coupled | decoupled                    the same trajectory?
 ============  ===============================================  ==============================================
 SGD           ``w -= lr*(g + 2*lam*w)`` | ``w -= lr*g + d*w``  yes, with ``d = 2*lr*lam`` (Prop. 1)
-SGD+momentum  ``v = mu*v + g + 2*lam*w`` | ``v = mu*v + g``;   no: the velocity sums coupled L2 over past
-              then ``w -= lr*v`` | ``w -= lr*v + d*w``         steps, up to ``1/(1 - mu)`` times ``d``
+SGD+momentum  ``v = mu*v + g + 2*lam*w`` | ``v = mu*v + g``;   not at the same momentum; see below
+              then ``w -= lr*v`` | ``w -= lr*v + d*w``
 Adam          ``g + 2*lam*w`` into the moments (PyTorch Adam)  the coupled form; seeks J's minimizer
 AdamW         ``w *= 1 - d``, then Adam's step on ``g`` alone  no: not Adam's trajectory on any lam (Prop. 2)
 ============  ===============================================  ==============================================
@@ -42,6 +49,27 @@ AdamW         ``w *= 1 - d``, then Adam's step on ``g`` alone  no: not Adam's tr
 So "decoupled = coupled" holds for plain SGD alone: with momentum the pair separates, and under Adam the
 two are different regularizers (AdamW shrinks every weight by the same fraction; Adam with L2 shrinks
 weights with small gradient history more).
+
+SGD with momentum, decoupled, as a reparametrization of coupled. PyTorch's heavy ball under a schedule
+(``lr_t = lr*eta_t``, shrink ``d_t = eta_t*d``, ``r_t = lr_t/lr_{t-1}``)::
+
+    decoupled:  u_t = mu*u_{t-1} + g_t;              w_t = w_{t-1} - lr_t*u_t - d_t*w_{t-1}
+    coupled:    v_t = mu_t*v_{t-1} + g_t + c*w_{t-1};  w_t = w_{t-1} - lr_t*v_t
+
+Eliminating ``u`` with ``lr_{t-1}*u_{t-1} = w_{t-2} - w_{t-1} - d_{t-1}*w_{t-2}`` gives::
+
+    w_t = w_{t-1} + mu*r_t*(1 - d_{t-1})*(w_{t-1} - w_{t-2}) - lr_t*g_t - (d_t - mu*r_t*d_{t-1})*w_{t-1}
+
+and ``d_t - mu*r_t*d_{t-1} = eta_t*d*(1 - mu) = lr_t*c`` with ``c = d*(1 - mu)/lr``. Eliminating ``v``
+gives the same recurrence with ``mu_t`` for ``mu*(1 - d_{t-1})``. So, exactly and under any schedule:
+decoupled at ``d`` is coupled at ``c = d*(1 - mu)/lr`` (``lam = c/2``; PyTorch ``weight_decay``
+``wd*(1 - mu)`` when ``d = lr*wd``) with momentum ``mu*(1 - d_{t-1})`` on the weights (``mu`` on the
+biases, ``mu_1 = mu``), started from the velocity ``c*w_0/(1 - mu)`` instead of 0. Coupled at that
+``c`` with the same ``mu`` from rest (:func:`momentum_coupled_lam`) is an approximation whose errors are
+the momentum ``mu*d_t`` too high (relative ``O(d)`` per step) and the missing start velocity, a one-off
+shift of about ``d*mu/(1 - mu)`` of ``w_0``. With ``mu = 0.9`` decoupled at ``wd`` is coupled at about
+``wd/10``; in L&H's form (``d = lambda`` at every ``lr``) coupled's ``c = lambda*(1 - mu)/lr``, so the
+best ``lambda`` against ``lr`` has the slope of the best ``c`` plus one, by construction.
 """
 
 from __future__ import annotations
@@ -136,8 +164,26 @@ def adamw_decay_rate(weight_decay: float, lr: float) -> float:
 
 
 def adamw_weight_decay(decay_rate: float, lr: float) -> float:
-    """``wd = d/lr``: the ``weight_decay`` of ``AdamW(lr, ...)`` that takes the fraction ``d`` per step."""
+    """``wd = d/lr``: the ``weight_decay`` of ``AdamW(lr, ...)`` that takes the fraction ``d`` per step;
+    with ``d`` Loshchilov & Hutter's ``lambda`` at base rate ``alpha = lr``, the same run under any schedule."""
     return _lam(decay_rate, "decay_rate") / v.real(lr, "lr", 0.0, low_open=True)
+
+
+def to_schedule_scale(lam: float, lr: float) -> float:
+    """``lr*lam``: the lam with which ``decay_scale="schedule"`` (shrink ``eta_t*2*lam``) takes the steps
+    ``decay_scale="lr"`` (shrink ``lr*eta_t*2*lam``) takes at ``lam`` and base rate ``lr``."""
+    return v.real(lr, "lr", 0.0, low_open=True) * _lam(lam, "lam")
+
+
+def from_schedule_scale(lam: float, lr: float) -> float:
+    return _lam(lam, "lam") / v.real(lr, "lr", 0.0, low_open=True)
+
+
+def momentum_coupled_lam(decay_rate: float, lr: float, momentum: float) -> float:
+    """``d*(1 - mu)/(2*lr)``: the coupled lam that SGD with momentum ``mu`` and decoupled shrink ``d`` per
+    step approximates (exactly, with momentum ``mu*(1 - d)`` and a start velocity: see the module's text)."""
+    mu = v.real(momentum, "momentum", 0.0, 1.0, high_open=True)
+    return _lam(decay_rate, "decay_rate") * (1.0 - mu) / (2 * v.real(lr, "lr", 0.0, low_open=True))
 
 
 DECOUPLED_OPTIMIZERS = ("sgd", "momentum", "adam")
@@ -157,7 +203,8 @@ def from_decoupled_weight_decay(weight_decay: float, optimizer: str) -> float:
     optimizer = v.choice(optimizer, "optimizer", DECOUPLED_OPTIMIZERS)
     if optimizer == "sgd":
         return wd / 2
-    how = ("heavy-ball momentum sums the L2 gradient into the velocity" if optimizer == "momentum"
+    how = ("heavy-ball momentum sums the L2 gradient into the velocity (momentum_coupled_lam gives the "
+           "approximation wd*(1 - momentum)/2)" if optimizer == "momentum"
            else "Adam divides the L2 gradient by sqrt(v) per weight, as PyTorch's AdamW shows")
     raise ValueError(f"no lam is equivalent to decoupled weight decay under {optimizer!r}: {how}, and the "
                      "decoupled shrink bypasses it (Loshchilov & Hutter, ICLR 2019); run the decoupled method "

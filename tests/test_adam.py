@@ -33,7 +33,8 @@ def recording(lam):
 
 def torch_adam(obj, w0, batches, *, lr, betas, eps, weight_decay, decoupled):
     """``torch.optim.Adam`` / ``AdamW`` (``_single_tensor_adam``, amsgrad and maximize off) written out, on
-    the parameter tensors ``W1, b1, W2, b2`` with the biases in a group of their own with weight_decay 0::
+    the parameter tensors ``W1, b1, W2, b2`` with the biases in a group of their own with weight_decay 0;
+    ``lr`` a number, or the ``group["lr"]`` a scheduler sets before each batch's step::
 
         step += 1
         if weight_decay: AdamW: param.mul_(1 - lr*weight_decay)    Adam: grad = grad.add(param, alpha=weight_decay)
@@ -47,7 +48,8 @@ def torch_adam(obj, w0, batches, *, lr, betas, eps, weight_decay, decoupled):
     params = [p.copy() for layer in obj.net.unpack(w0) for p in layer]
     groups = [weight_decay if i % 2 == 0 else 0.0 for i in range(len(params))]  # W: decay, b: none
     state = [{"step": 0, "exp_avg": np.zeros_like(p), "exp_avg_sq": np.zeros_like(p)} for p in params]
-    for idx in batches:
+    lrs = [lr] * len(batches) if np.ndim(lr) == 0 else lr
+    for idx, lr in zip(batches, lrs, strict=True):
         w = obj.net.pack(list(zip(params[0::2], params[1::2])))
         _, g = obj.error_and_gradient(w, idx)
         grads = [p.copy() for layer in obj.net.unpack(g) for p in layer]

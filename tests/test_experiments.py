@@ -96,28 +96,72 @@ def test_reproduce_command_refuses_bad_input(tmp_path):
     assert not (tmp_path / "x").exists() and not (tmp_path / "y").exists()
 
 
-def _grid_runs(best_wd: dict[tuple[str, float], float]) -> pd.DataFrame:
-    """Runs of two optimizers over lr x wd x 2 seeds whose validation error is 0 at the given best wd."""
+def _grid_runs(slopes: dict[str, float], seeds=(0, 1, 2)) -> pd.DataFrame:
+    """Grid runs whose validation error is a parabola in log10(decay) around ``b * (log10(lr) + 2.5) - 2.2`` (plus a
+    per-seed offset that moves no minimum), the row at lr 1e-4 0.05 above the others (outside the basin)."""
+    import numpy as np
     rows = []
-    for (opt, lr), best in best_wd.items():
-        for wd in (1e-3, 1e-2, 1e-1):
-            for seed in (0, 1):
-                err = 0.0 if wd == best else 0.1 + seed * 0.01
-                rows.append({"optimizer": opt, "lr": lr, "wd": wd, "seed": seed, "val_error": err,
-                             "test_error": err + 0.05})
+    for opt, b in slopes.items():
+        for lr in (1e-4, 1e-3, 10 ** -2.5, 1e-2, 10.0):
+            for decay in 10.0 ** np.arange(-5.0, 0.1, 0.5):
+                for seed in seeds:
+                    err = 0.05 + 0.01 * (np.log10(decay) - (b * (np.log10(lr) + 2.5) - 2.2)) ** 2 + 0.001 * seed
+                    err += 0.05 if lr == 1e-4 else 0.0
+                    rows.append({"optimizer": opt, "lr": lr, "decay": decay, "seed": seed, "stage": "grid",
+                                 "status": "epochs", "val_error": err, "test_error": err + 0.01})
     return pd.DataFrame(rows)
 
 
-def test_adam_vs_adamw_spread_counts_decades_of_the_best_decay():
-    from swarmreg.experiments.adam_vs_adamw import best_cells, best_decays, decay_spread
-    runs = _grid_runs({("adamw", 1e-3): 1e-2, ("adamw", 1e-2): 1e-2,
-                       ("adam-l2", 1e-3): 1e-1, ("adam-l2", 1e-2): 1e-3})
-    best = best_decays(runs).set_index(["optimizer", "lr"])["best_wd"]
-    assert best[("adam-l2", 1e-3)] == 1e-1 and best[("adam-l2", 1e-2)] == 1e-3
-    spread = decay_spread(runs)
-    assert spread["adamw"] == 0.0 and spread["adam-l2"] == pytest.approx(2.0)
-    cells = best_cells(runs).set_index("optimizer")
-    assert cells.loc["adamw", "wd"] == 1e-2 and cells.loc["adamw", "mean_test_error"] == pytest.approx(0.05)
+def test_adam_vs_adamw_basin_slope_recovers_the_slope_of_the_best_decay():
+    """A parabola in log decay has its vertex where the refinement puts it: the slopes come out exact
+    (0 and -1 here, off-grid best decays included), the lr = 1e-4 row is outside the basin, adam-l2's
+    row at lr 10 (best decay 10^-5.7, below the grid) is on the edge and left out, and every bootstrap
+    resample agrees, so the difference's p is the smallest the resamples give."""
+    from swarmreg.experiments.adam_vs_adamw import basin_slopes, best_cells, bootstrap_p
+    runs = _grid_runs({"adamw-lh": 0.0, "adam-l2": -1.0})
+    slopes = basin_slopes(runs, ["adamw-lh", "adam-l2"], margin=0.02, n_boot=50)
+    assert list(slopes["adamw-lh"]["rows"]) == [False, True, True, True, True]
+    assert list(slopes["adam-l2"]["rows"]) == [False, True, True, True, False]
+    assert slopes["adam-l2"]["edge"][-1] and slopes["adam-l2"]["best"][-1] == -5.0
+    for opt, b in (("adamw-lh", 0.0), ("adam-l2", -1.0)):
+        assert slopes[opt]["slope"] == pytest.approx(b, abs=1e-9)
+        assert slopes[opt]["boot"] == pytest.approx(b, abs=1e-9)
+    assert slopes["adam-l2"]["best"][2] == pytest.approx(-2.2, abs=1e-9)  # between grid points: refined
+    assert bootstrap_p(slopes["adamw-lh"]["boot"] - slopes["adam-l2"]["boot"]) == 0.0
+    cells = best_cells(runs)
+    assert cells.loc["adamw-lh", "decay"] == pytest.approx(10 ** -2.0)  # the grid point nearest -2.2
+    assert cells.loc["adamw-lh", "mean_test_error"] == pytest.approx(0.05 + 0.01 * 0.2 ** 2 + 0.001 + 0.01)
+
+
+def test_adam_vs_adamw_refined_best_stays_on_an_edge_and_skips_what_was_not_run():
+    import numpy as np
+
+    from swarmreg.experiments.adam_vs_adamw import refined_best
+    log_decays = np.array([-3.0, -2.0, -1.0])
+    means = np.array([[0.1, 0.2, 0.3], [0.3, 0.1, 0.2], [np.nan, 0.3, 0.1], [np.nan] * 3])
+    best, edge = refined_best(means, log_decays)
+    assert best[0] == -3.0 and best[2] == -1.0 and np.isnan(best[3])
+    assert list(edge) == [True, False, True, True]
+    assert best[1] == pytest.approx(-2.0 + 0.5 * (0.3 - 0.2) / (0.3 - 2 * 0.1 + 0.2))  # toward the lower neighbour
+    best, edge = refined_best(np.array([[0.3, 0.1, np.nan]]), log_decays)  # the last decay run is an edge too
+    assert best[0] == -2.0 and edge[0]
+
+
+def test_adam_vs_adamw_grid_leaves_out_torch_cells_that_zero_the_weights():
+    from swarmreg.experiments.adam_vs_adamw import grid_parts, load_config
+    grid, params = grid_parts(load_config("adam-vs-adamw"), "full")
+    assert len(grid) == 5 * 7
+    for name, part in grid.items():
+        (options,) = part["variants"].values()
+        assert options["schedule"] == "cosine"
+        limit = 7 if not name.startswith("adamw-torch") else sum(options["lr"] * d < 1 for d in
+                                                                 params["decays"]["adamw-torch"])
+        assert len(part["lams"]) == limit
+    assert len(grid["adamw-torch lr=1"]["lams"]) == 4  # wd 0.01 to 0.316: lr*wd < 1
+    config = load_config("adam-vs-adamw")
+    config["parameters"]["decays"]["adam-l2"] = [1e-3, 1e-2, 3e-2]
+    with pytest.raises(ValueError, match="equal log steps"):
+        grid_parts(config, "full")
 
 
 def test_l2_meanings_pair_distance_is_relative_to_the_second_setting():
@@ -143,3 +187,32 @@ def test_reference_ert_uses_each_problems_reference():
     assert table.loc[("m", 0.1), "ert"] == 150 and table.loc[("m", 0.1), "successes"] == 1
     assert table.loc[("m", 0.01), "ert"] == 200 and table.loc[("m", 0.1), "n_params"] == 7
     assert table.loc[("n", 0.1), "ert"] == float("inf") and table.loc[("n", 0.1), "successes"] == 0
+
+
+def test_adam_vs_adamw_bootstrap_p_is_twice_the_smaller_tail():
+    import numpy as np
+
+    from swarmreg.experiments.adam_vs_adamw import bootstrap_p
+    diffs = np.array([-1.0] * 10 + [1.0] * 90)
+    assert bootstrap_p(diffs) == pytest.approx(0.2)
+    assert bootstrap_p(-diffs) == pytest.approx(0.2)
+    assert np.isnan(bootstrap_p(np.full(5, np.nan)))
+
+
+def test_adam_vs_adamw_claim2_reads_lower_and_same_from_the_paired_differences():
+    """AdamW 1 point better on every seed (a little spread): lower shown, not the same at 0.5 points;
+    within 0.1 point of each other: the same, not lower."""
+    import numpy as np
+
+    from swarmreg.claims import parse_claims
+    from swarmreg.experiments.adam_vs_adamw import CLAIM2, claim2, load_config
+    claims = parse_claims(load_config("adam-vs-adamw"))
+    lower, same = claims["adamw-lower"], claims["adamw-same"]
+    rng = np.random.default_rng(0)
+    base = 0.08 + 0.005 * rng.standard_normal(20)
+    for shift, is_lower, is_same in ((-0.01, True, False), (0.0, False, True)):
+        pairs = pd.DataFrame({CLAIM2[0]: base + shift + 0.001 * rng.standard_normal(20), CLAIM2[1]: base})
+        result = claim2(pairs, lower, same)
+        assert result["n"] == 20 and result["low"] < result["mean"] < result["high"]
+        assert result["mean"] == pytest.approx(shift, abs=0.001)
+        assert (result["p_lower"] < lower.alpha) == is_lower and (result["p_same"] < same.alpha) == is_same

@@ -20,7 +20,7 @@ import numpy as np
 import optax
 
 from ..budget import Budget
-from ..methods._epochs import run_epochs
+from ..methods._epochs import decay_fraction, run_epochs
 
 
 def _key(rng: np.random.Generator) -> jax.Array:
@@ -150,8 +150,8 @@ def openai_es(budget: Budget, x0: np.ndarray, rng: np.random.Generator, opts) ->
 
 def epochs(budget: Budget, x0: np.ndarray, rng: np.random.Generator, opts, method: str) -> tuple[np.ndarray, str, str]:
     """``backprop`` (core ``optax.trace(momentum)``) or ``adam`` (core ``optax.scale_by_adam``) on the
-    device: the numpy methods' batches, budget and divergence rules (:func:`run_epochs`), the step an
-    optax chain ``[coupled L2] -> core -> scale(-lr) -> [decoupled decay]``."""
+    device: the numpy methods' batches, budget, schedule and divergence rules (:func:`run_epochs`), the
+    step ``w - lr*eta_t*core([coupled L2 +] g) [- eta_t*decay*mask*w]`` at the schedule's ``eta_t``."""
     problem = budget.problem
     core = optax.trace(decay=opts.momentum) if method == "backprop" else \
         optax.scale_by_adam(b1=opts.betas[0], b2=opts.betas[1], eps=opts.eps)
@@ -159,26 +159,25 @@ def epochs(budget: Budget, x0: np.ndarray, rng: np.random.Generator, opts, metho
     parts = []
     if opts.decay == "coupled" and problem.lam != 0.0:
         parts.append(optax.add_decayed_weights(_to_device(budget, 2.0 * problem.lam * mask)))
-    parts += [core, optax.scale(-opts.lr)]
-    if opts.decay == "decoupled":
-        decay_rate = 2.0 * opts.lr * problem.lam if opts.decay_rate is None else opts.decay_rate
-        parts.append(optax.add_decayed_weights(_to_device(budget, -decay_rate * mask)))
-    transform = optax.chain(*parts)
+    transform = optax.chain(*parts, core)
+    decay = decay_fraction(opts, problem.lam) if opts.decay == "decoupled" else 0.0
 
     @jax.jit
-    def update(w, g, state):
-        updates, state = transform.update(g, state, w)
-        return optax.apply_updates(w, updates), state
+    def update(w, g, state, eta, decay_mask):
+        direction, state = transform.update(g, state, w)
+        return w + (-(opts.lr * eta) * direction - (eta * decay_mask) * w), state
 
     with jax.enable_x64(True):
         w0 = _to_device(budget, x0)
+        decay_mask = _to_device(budget, decay * mask)
         state = transform.init(w0)
 
-        def step(w, g):
+        def step(w, g, eta):
             nonlocal state
-            w, state = update(w, g, state)
+            w, state = update(w, g, state, eta, decay_mask)
             return w
 
         x, status, message = run_epochs(budget, w0, rng, step, epochs=opts.epochs, batch_size=opts.batch_size,
-                                        shuffle=opts.shuffle, gradient=budget.error_and_gradient_on_device)
+                                        shuffle=opts.shuffle, schedule=opts.schedule, t0=opts.t0,
+                                        t_mult=opts.t_mult, gradient=budget.error_and_gradient_on_device)
     return np.asarray(x, dtype=np.float64), status, message
