@@ -28,6 +28,9 @@ def objectives():
     ("adam", {"epochs": 3, "batch_size": 16, "decay": "decoupled", "decay_rate": 0.01}),
     ("backprop", {"epochs": 5}),
     ("backprop", {"epochs": 3, "batch_size": 16, "decay": "decoupled"}),
+    ("adam", {"epochs": 4, "batch_size": 16, "decay": "decoupled", "decay_scale": "schedule", "schedule": "cosine"}),
+    ("backprop", {"epochs": 4, "batch_size": 16, "momentum": 0.9, "schedule": "cosine-restarts", "t0": 5,
+                  "t_mult": 2}),
 ])
 def test_optax_epochs_equal_the_numpy_method(objectives, method, options):
     """optax's Adam and heavy-ball SGD with swarmreg's L2 conventions follow the numpy trajectory."""
