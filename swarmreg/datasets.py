@@ -2,12 +2,15 @@
 
 ``load(name, seed=0, test_size=0.3)`` with ``name`` one of ``NAMES``, a path ending in ``.csv`` (the
 last column the target, the task inferred: see :mod:`swarmreg.csvdata`) or a checked
-:class:`swarmreg.csvdata.CSVSource`.
+:class:`swarmreg.csvdata.CSVSource`. ``mnist1d`` keeps its generator's own split and scaling.
 """
 
 from __future__ import annotations
 
+import random
+import threading
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +21,8 @@ from sklearn.preprocessing import StandardScaler
 from . import _validate as v
 from .csvdata import CSVSource, load_source, read_csv
 
-NAMES = ("iris", "wine", "breast_cancer", "digits", "teacher", "teacher_noisy", "quadratic")
+NAMES = ("iris", "wine", "breast_cancer", "digits", "teacher", "teacher_noisy", "quadratic", "mnist1d")
+_MNIST1D_TEST = 0.2  # the generator's own split: its first 80% of items train, the rest test
 
 
 @dataclass(frozen=True)
@@ -66,6 +70,43 @@ def quadratic(seed: int, n_items: int = 100) -> tuple[np.ndarray, np.ndarray]:
     """The function-approximation task ``y = 2x^2 + 1`` on x ~ U[-1, 1]."""
     x = np.random.default_rng(seed).uniform(-1.0, 1.0, (n_items, 1))
     return x, 2.0 * x[:, 0] ** 2 + 1.0
+
+
+_GENERATING = threading.Lock()
+
+
+@cache
+def _mnist1d_arrays() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """MNIST-1D from the ``mnist1d`` package's ``make_dataset()`` with its default arguments (seed 42),
+    generated offline once per process: ``(X_train, y_train, X_test, y_test)``, 4,000 / 1,000 items.
+
+    The generator seeds and draws from numpy's and Python's global random state; both are put back as
+    they were, and a lock keeps two threads from generating (and drawing) at once.
+    """
+    from mnist1d.data import make_dataset
+
+    with _GENERATING:
+        np_state, py_state = np.random.get_state(), random.getstate()
+        try:
+            data = make_dataset()
+        finally:
+            np.random.set_state(np_state)
+            random.setstate(py_state)
+    arrays = (data["x"], data["y"], data["x_test"], data["y_test"])
+    for a in arrays:
+        a.flags.writeable = False
+    return arrays
+
+
+def _mnist1d(seed: int, val_size: float) -> Dataset:
+    """MNIST-1D as generated (already standardized over the whole set by its generator, so not rescaled);
+    ``val_size`` (a fraction of all items) is split off the training part, stratified, from ``seed``."""
+    X_tr, y_tr, X_te, y_te = (a.copy() for a in _mnist1d_arrays())
+    X_va = y_va = None
+    if val_size:
+        X_tr, X_va, y_tr, y_va = _split(X_tr, y_tr, val_size / (1 - _MNIST1D_TEST), seed, True)
+    return Dataset(name="mnist1d", task="classification", X_train=X_tr, y_train=y_tr, X_test=X_te,
+                   y_test=y_te, n_outputs=10, X_val=X_va, y_val=y_va)
 
 
 def _raw(name: str | CSVSource, seed: int) -> tuple[np.ndarray, np.ndarray, str]:
@@ -123,7 +164,8 @@ def load(name: str | CSVSource, seed: int = 0, test_size: float = 0.3, val_size:
 
     ``test_size`` and ``val_size`` are fractions of all items held out for testing and validation
     (``test_size=0`` keeps every item for training). The scaler is fitted on the training part
-    only; a constant column is centred, not divided.
+    only; a constant column is centred, not divided. ``mnist1d`` is the exception: its generator's own
+    4,000 / 1,000 split and scaling, whatever ``test_size``, as the MNIST-1D paper's baselines use it.
     """
     if not isinstance(name, (str, CSVSource)):
         raise TypeError(f"name must be a str, got {name!r}")
@@ -135,6 +177,11 @@ def load(name: str | CSVSource, seed: int = 0, test_size: float = 0.3, val_size:
         raise ValueError(f"seed must be at most 2**32 - 1 (scikit-learn's random_state), got {seed}")
     test_size = v.real(test_size, "test_size", 0.0, 1.0, high_open=True)
     val_size = v.real(val_size, "val_size", 0.0, 1.0, high_open=True)
+    if name == "mnist1d":
+        if val_size >= 1 - _MNIST1D_TEST:
+            raise ValueError(f"val_size must be below {1 - _MNIST1D_TEST:g} for mnist1d (its own split tests "
+                             f"{_MNIST1D_TEST:.0%} of the items), got {val_size}")
+        return _mnist1d(seed, val_size)
     if test_size + val_size >= 1:
         raise ValueError(f"test_size + val_size must be below 1, got {test_size} + {val_size}")
     X, y, task = _raw(name, seed)

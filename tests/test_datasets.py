@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import random
+
 import numpy as np
 import pytest
+from mnist1d.data import make_dataset
 
 import swarmreg as sr
 from swarmreg import datasets
@@ -15,6 +18,7 @@ EXPECTED = {  # name: (task, items, features, outputs)
     "breast_cancer": ("classification", 569, 30, 2),
     "digits": ("classification", 1797, 64, 10),
 }
+RESPLIT = [name for name in datasets.NAMES if name != "mnist1d"]  # split from the seed, scaled on train
 
 
 def _write(path, text):
@@ -22,7 +26,7 @@ def _write(path, text):
     return str(path)
 
 
-@pytest.mark.parametrize("name", datasets.NAMES)
+@pytest.mark.parametrize("name", RESPLIT)
 def test_every_named_dataset_loads(name):
     d = datasets.load(name, seed=0, test_size=0.3)
     assert d.name == name
@@ -55,7 +59,7 @@ def test_quadratic_is_two_x_squared_plus_one():
     np.testing.assert_allclose(y, 2 * X[:, 0] ** 2 + 1)
 
 
-@pytest.mark.parametrize("name", datasets.NAMES)
+@pytest.mark.parametrize("name", RESPLIT)
 def test_train_is_standardized(name):
     d = datasets.load(name, seed=1)
     std = d.X_train.std(axis=0)
@@ -115,6 +119,46 @@ def test_loading_leaves_the_global_numpy_state_alone():
         datasets.load(name, seed=1)
     after = np.random.get_state()
     assert np.array_equal(before[1], after[1]) and before[2:] == after[2:]
+
+
+def test_mnist1d_is_the_packages_default_dataset_with_its_own_split():
+    d = datasets.load("mnist1d", seed=3, test_size=0.3)  # seed and test_size do not move its split
+    ref = make_dataset()  # the mnist1d package's generator, default arguments (about 2 s)
+    assert (d.name, d.task, d.n_features, d.n_outputs, d.output) == ("mnist1d", "classification", 40, 10, "softmax")
+    assert d.X_train.shape == (4000, 40) and d.X_test.shape == (1000, 40)
+    for mine, theirs in ((d.X_train, ref["x"]), (d.y_train, ref["y"]), (d.X_test, ref["x_test"]),
+                         (d.y_test, ref["y_test"])):
+        assert mine.tobytes() == theirs.tobytes() and mine.dtype == theirs.dtype
+    d.X_train[0, 0] = 99.0  # a caller's edit does not reach the cached copy
+    assert datasets.load("mnist1d").X_train[0, 0] == ref["x"][0, 0]
+
+
+def test_mnist1d_is_generated_once_and_restores_the_global_random_states(monkeypatch):
+    calls = []
+
+    def counted():
+        calls.append(1)
+        return make_dataset()
+
+    monkeypatch.setattr("mnist1d.data.make_dataset", counted)
+    datasets._mnist1d_arrays.cache_clear()  # generate again, under a known global state
+    np.random.seed(7)
+    random.seed(7)
+    before_np, before_py = np.random.get_state(), random.getstate()
+    datasets.load("mnist1d")
+    after_np = np.random.get_state()
+    assert np.array_equal(before_np[1], after_np[1]) and before_np[2:] == after_np[2:]
+    assert random.getstate() == before_py
+    datasets.load("mnist1d", val_size=0.1)
+    assert len(calls) == 1
+
+
+def test_mnist1d_validation_part_comes_out_of_training():
+    d = datasets.load("mnist1d", seed=0, val_size=0.1)
+    assert (len(d.y_train), len(d.y_val), len(d.y_test)) == (3500, 500, 1000)
+    assert np.bincount(d.y_val).min() >= 45  # stratified: about 50 per class
+    with pytest.raises(ValueError, match="val_size"):
+        datasets.load("mnist1d", val_size=0.8)
 
 
 def test_test_size_zero_keeps_every_item():
