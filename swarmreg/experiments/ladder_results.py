@@ -137,7 +137,8 @@ def sensitivity(hits: pd.DataFrame, variants: dict[str, dict]) -> pd.DataFrame:
     rows = []
     for name, opts in variants.items():
         base = opts["method"]
-        for (n, target), g in hits[hits["method"].isin([name, base])].groupby(["n_params", "target"]):
+        part = hits[hits["method"].isin([name, base])]
+        for (target, n), g in part.groupby(["target", "n_params"], sort=False):  # targets in the config's order
             a, b = g[g["method"] == base], g[g["method"] == name]
             if len(b):
                 rows.append({"variant": name, "method": base, "n_params": n, "target": target,
