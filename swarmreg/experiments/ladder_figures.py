@@ -40,8 +40,10 @@ def plot_ecdf(hits: pd.DataFrame, folder: Path) -> Path:
             if j == 0:
                 ax.set_ylabel("share of (target, seed)\npairs reached")
     handles, labels = axes[0][0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=len(labels), fontsize=8)
-    fig.tight_layout(rect=(0, 0.06, 1, 1))
+    ncol = min(len(labels), 2 * len(sizes))
+    rows = -(-len(labels) // ncol)
+    fig.legend(handles, labels, loc="lower center", ncol=ncol, fontsize=8)
+    fig.tight_layout(rect=(0, 0.035 * rows + 0.02, 1, 1))
     n_targets = hits.groupby("lam")["target"].nunique().to_dict()
     seeds = hits["seed"].nunique()
     caption = ("Runtime ECDF over targets and budget multipliers: for each size (column) and lam (row), the share "
@@ -95,6 +97,9 @@ def plot_references(refs: pd.DataFrame, folder: Path) -> Path:
         ax.errorbar(g["n_params"], g["reference_J"], yerr=[np.zeros(len(g)), g["reference_J"] * g["spread"]],
                     marker="o", capsize=3, label=depth)
     ax.set(xscale="log", xlabel="weights and biases n", ylabel="reference J (lam > 0)")
+    ax.xaxis.set_major_locator(LogLocator(subs=(1, 2, 5)))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: f"{x:,.0f}"))
+    ax.xaxis.set_minor_formatter(NullFormatter())
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()
