@@ -90,11 +90,16 @@ def script(name: str, argv: list[str] | None = None) -> None:
     """Command line of one experiment script: ``python experiments/<name>.py [--quick] [--out DIR]``.
 
     Writes ``DIR/<name>/`` (runs.sqlite, tables as .md and .csv, figures) and prints its report section.
+    An experiment with its own ``PROFILES`` and ``check_profile`` (the dimension ladder's ``gpu``) gets a
+    flag per extra profile, refused in one line (exit 2) where ``check_profile`` says it cannot run.
     """
-    parser = argparse.ArgumentParser(prog=f"experiments/{name.replace('-', '_')}.py",
-                                     description=EXPERIMENTS[name].__doc__)
+    module = EXPERIMENTS[name]
+    parser = argparse.ArgumentParser(prog=f"experiments/{name.replace('-', '_')}.py", description=module.__doc__)
     parser.add_argument("--quick", action="store_true", help="the quick profile")
-    parser.add_argument("--profile", choices=PROFILES, default=None, help=argparse.SUPPRESS)
+    extra = [p for p in getattr(module, "PROFILES", PROFILES) if p not in PROFILES]
+    for p in extra:
+        parser.add_argument(f"--{p}", action="store_const", const=p, dest="profile", help=f"the {p} profile")
+    parser.add_argument("--profile", choices=(*PROFILES, *extra), default=None, help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT,
                         help=f"report folder (default: ./{DEFAULT_OUT}); one holding another profile's report "
                              "needs --force")
@@ -107,7 +112,11 @@ def script(name: str, argv: list[str] | None = None) -> None:
         parser.error(f"--out {args.out} exists and is not a folder")
     profile = args.profile or ("quick" if args.quick else "full")
     try:
+        getattr(module, "check_profile", lambda p: None)(profile)
+    except RuntimeError as exc:
+        parser.exit(2, f"{parser.prog}: error: {exc}\n")
+    try:
         claim(args.out, profile, EXPERIMENTS, args.force)
     except ReportFolderError as exc:
         parser.error(str(exc))
-    print(EXPERIMENTS[name].run(args.out, profile, args.workers).markdown())
+    print(module.run(args.out, profile, args.workers).markdown())
