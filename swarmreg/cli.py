@@ -210,10 +210,16 @@ def _plot(args: argparse.Namespace) -> int:
     to = args.to or args.out / "figures"
     if args.profiles:
         return _plot_profiles(args.out, df, to)
-    written = plot_lam_path(df, to) + plot_convergence(df, load_traces(args.out, df["key"]), to)
+    _print_figures(plot_lam_path(df, to) + plot_convergence(df, load_traces(args.out, df["key"]), to))
+    return 0
+
+
+def _print_figures(written: list[Path]) -> None:
+    """Each figure's path, then its caption's."""
+    from .figstyle import caption_path
     for path in written:
         print(path)
-    return 0
+        print(caption_path(path))
 
 
 def _plot_profiles(out: Path, df, to: Path) -> int:
@@ -226,8 +232,7 @@ def _plot_profiles(out: Path, df, to: Path) -> int:
         written.append(plot_critical_difference(rank_summary(df, "fun"), to / "critical_difference_fun.png"))
     except ValueError as exc:
         print(f"swarmreg: no rank diagram: {exc}", file=sys.stderr)
-    for path in written:
-        print(path)
+    _print_figures(written)
     return 0
 
 

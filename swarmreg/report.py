@@ -16,6 +16,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from ._validate import suggest  # noqa: E402
+from .figstyle import method_style, save_figure  # noqa: E402
 
 GROUP = ["dataset", "hidden", "method", "lam"]
 DEFAULT_METRICS = ("fun", "error", "test_accuracy", "train_accuracy", "test_mse", "weight_norm", "bias_norm")
@@ -94,7 +95,7 @@ def plot_lam_path(df: pd.DataFrame, path: str | Path, metric: str | None = None)
             for ax, col in zip(axes, (score, "weight_norm")):
                 med = cells[f"{col}_median"]
                 bars = np.array([med - cells[f"{col}_low"], cells[f"{col}_high"] - med])
-                ax.errorbar(lam, med, yerr=np.nan_to_num(bars), marker="o", capsize=3, label=method)
+                ax.errorbar(lam, med, yerr=np.nan_to_num(bars), capsize=3, label=method, **method_style(method))
         for ax, col in zip(axes, (score, "non-bias weight norm")):
             lam_axis(ax, part["lam"])
             ax.set_ylabel(col.replace("_", " "))
@@ -102,7 +103,13 @@ def plot_lam_path(df: pd.DataFrame, path: str | Path, metric: str | None = None)
         axes[0].legend()
         fig.suptitle(f"L2 path: {dataset}, hidden {hidden} (median over seeds; bars: 95% bootstrap interval)")
         fig.tight_layout()
-        written.append(save_figure(fig, Path(path) / f"lam_path_{dataset}_{_slug(hidden)}.png"))
+        seeds = part.groupby(["method", "lam"]).size()
+        caption = (f"L2 path on {dataset}, hidden layers {hidden}: {score.replace('_', ' ')} (left) and the norm "
+                   f"of the non-bias weights (right) against lam, one line per method, the point the median over "
+                   f"seeds ({_n_range(seeds)} finished runs per point; failed runs left out); bars: 95% "
+                   f"bootstrap interval of the median (BCa, percentile where BCa is undefined; none below 2 "
+                   f"runs). lam: the coefficient of the penalty lam * sum of squared non-bias weights.")
+        written.append(save_figure(fig, Path(path) / f"lam_path_{dataset}_{_slug(hidden)}.png", caption))
     return written
 
 
@@ -147,8 +154,9 @@ def plot_convergence(df: pd.DataFrame, traces: dict[str, dict[str, np.ndarray]],
             with warnings.catch_warnings():  # grid points before a run's first record are all-NaN
                 warnings.simplefilter("ignore", RuntimeWarning)
                 lo, med, hi = np.nanpercentile(curves, [25, 50, 75], axis=0)
-            (line,) = ax.plot(grid, med, label=f"{method} (n={len(curves)})")
-            ax.fill_between(grid, lo, hi, color=line.get_color(), alpha=0.2)
+            style = method_style(method)
+            ax.plot(grid, med, label=f"{method} (n={len(curves)})", markevery=max(1, points // 8), **style)
+            ax.fill_between(grid, lo, hi, color=style["color"], alpha=0.2)
         ax.set_yscale("log")
         ax.set_xlabel("cost (evaluations of J on the training set)")
         ax.set_ylabel("best J so far")
@@ -157,16 +165,21 @@ def plot_convergence(df: pd.DataFrame, traces: dict[str, dict[str, np.ndarray]],
         ax.grid(True, alpha=0.3)
         ax.legend()
         fig.tight_layout()
-        written.append(save_figure(fig, Path(path) / f"convergence_{dataset}_{_slug(hidden)}_lam{lam:g}.png"))
+        caption = (f"Convergence on {dataset}, hidden layers {hidden}, lam = {lam:g}: the best J = E + lam * sum of "
+                   f"squared non-bias weights found by each cost (evaluations of J on the training set), per "
+                   f"method the median over its n seeds (n in the legend), band: interquartile range over "
+                   f"seeds; log y axis.")
+        written.append(save_figure(fig, Path(path) / f"convergence_{dataset}_{_slug(hidden)}_lam{lam:g}.png",
+                                   caption))
     return written
+
+
+def _n_range(counts: pd.Series) -> str:
+    """``"5"`` when every count is 5, ``"3-5"`` otherwise."""
+    lo, hi = int(counts.min()), int(counts.max())
+    return f"{lo}" if lo == hi else f"{lo}-{hi}"
 
 
 def _slug(hidden: str) -> str:
     return "h" + "-".join(str(h) for h in json.loads(hidden))
 
-
-def save_figure(fig: plt.Figure, path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path

@@ -14,7 +14,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from . import stats  # noqa: E402
-from .report import save_figure  # noqa: E402
+from .figstyle import method_style, save_figure  # noqa: E402
 
 FORMATS = ("markdown", "csv", "latex")
 PROFILE_TAUS = (1e-1, 1e-3)
@@ -72,23 +72,25 @@ def format_pairwise(table: pd.DataFrame, fmt: str = "markdown", digits: int = 3)
 
 
 def _profile_axes(curves: Sequence[tuple[float, pd.DataFrame]], by: str, x: str, xlabel: str, title: str,
-                  path: Path, ylabel: str = "fraction of problem instances") -> Path:
+                  path: Path, caption: str, ylabel: str = "fraction of problem instances") -> Path:
     fig, axes = plt.subplots(1, len(curves), figsize=(5.5 * len(curves), 4), squeeze=False)
     for ax, (tau, table) in zip(axes[0], curves):
         right = table.loc[np.isfinite(table[x]), x].max()  # every line runs flat to the panel's last step
         for solver, part in table.groupby(by, sort=True):
             finite = part[np.isfinite(part[x])]
             xs, ys = finite[x].to_numpy(), finite["fraction"].to_numpy()
+            style = method_style(str(solver))
             if not len(xs):  # never solved: a legend entry, no line
-                ax.plot([], [], label=f"{solver} (none)")
+                ax.plot([], [], label=f"{solver} (none)", **style)
                 continue
-            ax.step(np.r_[xs[:1], xs, right], np.r_[0.0, ys, ys[-1]], where="post", label=str(solver))
+            ax.step(np.r_[xs[:1], xs, right], np.r_[0.0, ys, ys[-1]], where="post", label=str(solver),
+                    markevery=slice(1, None, max(1, len(xs) // 5)), **style)
         ax.set(xlabel=xlabel, ylabel=ylabel, ylim=(0, 1.05), xscale="log",
                title=title if tau is None else f"{title}, tau = {tau:g}")
         ax.grid(True, alpha=0.3)
         ax.legend()
     fig.tight_layout()
-    return save_figure(fig, path)
+    return save_figure(fig, path, caption)
 
 
 def plot_profiles(df: pd.DataFrame, traces: Mapping[str, Mapping[str, np.ndarray]],
@@ -96,17 +98,22 @@ def plot_profiles(df: pd.DataFrame, traces: Mapping[str, Mapping[str, np.ndarray
                   taus: Sequence[float] = PROFILE_TAUS) -> list[Path]:
     """Write ``performance_profile.png``, ``data_profile.png`` and ``runtime_ecdf.png`` into ``folder``."""
     folder = Path(folder)
+    ok = df[df["status"] != "failed"]
+    n = (f" n = {len(ok)} finished runs of {ok[by].nunique()} {by} values. tau is the share of the initial gap "
+         f"f(x0) - f_L left unsolved (f_L the best J any {by} reached on that instance); a legend entry "
+         f"'<{by}> (none)' marks one that solved no instance at that tau, so it has no line. Markers sit "
+         f"on every few steps of a line, to tell overlapping lines apart.")
     perf = [(t, stats.performance_profile(df, traces, t, by)) for t in taus]
     data = [(t, stats.data_profile(df, traces, n_params, t, by)) for t in taus]
     ecdf = stats.runtime_ecdf(df, traces, by=by)
     return [
         _profile_axes(perf, by, "ratio", "performance ratio alpha (cost over the best method's)",
-                      "Performance profile", folder / "performance_profile.png"),
+                      "Performance profile", folder / "performance_profile.png", CAPTIONS["performance_profile"] + n),
         _profile_axes(data, by, "budget_units", "kappa: cost / (n_params + 1)", "Data profile",
-                      folder / "data_profile.png"),
+                      folder / "data_profile.png", CAPTIONS["data_profile"] + n),
         _profile_axes([(None, ecdf)], by, "cost", "cost (evaluations of J on the training set)",
                       "Runtime ECDF over targets tau = 1e-1 ... 1e-7", folder / "runtime_ecdf.png",
-                      ylabel="fraction of (instance, target) pairs"),
+                      CAPTIONS["runtime_ecdf"] + n, ylabel="fraction of (instance, target) pairs"),
     ]
 
 
@@ -114,8 +121,12 @@ def plot_critical_difference(summary: stats.RankSummary, path: str | Path) -> Pa
     """Demšar's critical-difference diagram of a :class:`stats.RankSummary`, drawn by scikit-posthocs."""
     import scikit_posthocs as sp
     fig, ax = plt.subplots(figsize=(7, 0.6 * len(summary.mean_ranks) + 1.2))
-    sp.critical_difference_diagram(summary.mean_ranks, summary.nemenyi, ax=ax, alpha=summary.alpha, cd=summary.cd)
+    palette = {m: method_style(str(m))["color"] for m in summary.mean_ranks.index}
+    sp.critical_difference_diagram(summary.mean_ranks, summary.nemenyi, ax=ax, alpha=summary.alpha, cd=summary.cd,
+                                   color_palette=palette)
     ax.set_title(f"Mean rank (1 = best) by {summary.metric} over {len(summary.scores)} problems; Friedman "
                  f"p = {summary.p:.3g}", fontsize=9, pad=28)
     fig.tight_layout()
-    return save_figure(fig, Path(path))
+    caption = (CAPTIONS["critical_difference"] + f" {len(summary.scores)} problems, {len(summary.mean_ranks)} "
+               f"methods; Friedman chi2 = {summary.statistic:.3g}, p = {summary.p:.3g}; CD = {summary.cd:.3g}.")
+    return save_figure(fig, Path(path), caption)

@@ -55,7 +55,7 @@ def test_without_zero_the_axis_stays_logarithmic():
 def test_plot_lam_path_uses_it_and_names_its_bars(tmp_path, monkeypatch):
     figures = []
 
-    def keep(fig, path):
+    def keep(fig, path, caption):
         figures.append(fig)
         return path
 

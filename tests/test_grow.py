@@ -134,7 +134,7 @@ def test_removing_lams_selects_fewer_runs_and_all_shows_every_one(base_out, caps
     for extra, n_convergence in (([], 1), (["--all"], 2)):
         code, out, _ = run_main(["plot", base_out, "--to", tmp_path / f"fig{len(extra)}", *extra], capsys)
         assert code == 0
-        assert sum("convergence_" in p for p in out.split()) == n_convergence
+        assert sum("convergence_" in p and p.endswith(".png") for p in out.split()) == n_convergence
 
 
 def test_a_store_of_the_previous_layout_is_upgraded(base_out):

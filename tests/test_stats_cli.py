@@ -74,11 +74,16 @@ def test_table_ci_cells_hold_the_median_and_its_interval(store, capsys):
 def test_plot_profiles_writes_the_figures(store, tmp_path, capsys):
     code, out, err = run(["plot", store, "--profiles", "--to", tmp_path], capsys)
     assert code == 0, err
-    written = sorted(p.rsplit("/", 1)[-1] for p in out.split())
+    printed = out.split()
+    written = sorted(p.rsplit("/", 1)[-1] for p in printed[::2])
     assert written == ["critical_difference_fun.png", "data_profile.png", "performance_profile.png",
                        "runtime_ecdf.png"]
+    assert printed[1::2] == [p.removesuffix(".png") + ".txt" for p in printed[::2]]  # each figure, then its caption
     for name in written:
         assert (tmp_path / name).read_bytes()[:8] == PNG
+    assert "tau is the share of the initial gap" in (tmp_path / "performance_profile.txt").read_text()
+    assert "(none)' marks one that solved no instance" in (tmp_path / "data_profile.txt").read_text()
+    assert "Nemenyi" in (tmp_path / "critical_difference_fun.txt").read_text()
 
 
 @pytest.mark.parametrize("argv, says", [

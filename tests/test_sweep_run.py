@@ -363,11 +363,15 @@ def test_plot_writes_matplotlib_pngs(pool_out, tmp_path):
     to = tmp_path / "figs"
     proc = swarmreg_cli("plot", pool_out, "--to", to, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
-    written = [Path(p) for p in proc.stdout.split()]
-    # one lam path per (dataset, hidden), one convergence figure per (dataset, hidden, lam)
+    printed = [Path(p) for p in proc.stdout.split()]
+    written, captions = printed[::2], printed[1::2]
+    # one lam path per (dataset, hidden), one convergence figure per (dataset, hidden, lam), each with its caption
     assert sorted(p.name for p in written) == ["convergence_iris_h4_lam0.1.png", "convergence_iris_h4_lam0.png",
                                                "lam_path_iris_h4.png"]
-    assert sorted(to.iterdir()) == sorted(written)
+    assert captions == [p.with_suffix(".txt") for p in written]
+    assert sorted(to.iterdir()) == sorted(printed)
+    assert "bars: 95% bootstrap interval of the median" in (to / "lam_path_iris_h4.txt").read_text()
+    assert "interquartile range" in (to / "convergence_iris_h4_lam0.txt").read_text()
     for path in written:
         data = path.read_bytes()
         assert data[:8] == b"\x89PNG\r\n\x1a\n", path
@@ -379,8 +383,9 @@ def test_plot_default_folder_in_process(serial_out, capsys):
     code, out, _ = run_main(["plot", serial_out], capsys)
     assert code == 0
     paths = [Path(p) for p in out.split()]
-    assert len(paths) == 3 and all(p.parent == serial_out / "figures" for p in paths)
-    assert all(p.read_bytes()[:4] == b"\x89PNG" for p in paths)
+    assert len(paths) == 6 and all(p.parent == serial_out / "figures" for p in paths)
+    assert all(p.read_bytes()[:4] == b"\x89PNG" for p in paths[::2])
+    assert all(p.suffix == ".txt" and p.read_text().strip() for p in paths[1::2])
 
 
 # ---------------------------------------------------------------------------------------------------
