@@ -191,11 +191,16 @@ def _table(args: argparse.Namespace) -> int:
 
 
 def _stats(args: argparse.Namespace) -> int:
+    import warnings
+
     from .report import check_metrics
-    from .stats import pairwise
+    from .stats import UnattainableAlpha, pairwise
     from .stats_report import format_pairwise
     check_metrics([args.metric])
-    table = pairwise(_load(args.out, args.all), args.metric, by=args.by, family=args.family)
+    with warnings.catch_warnings(record=True, category=UnattainableAlpha) as caught:
+        table = pairwise(_load(args.out, args.all), args.metric, by=args.by, family=args.family)
+    for w in caught:  # one line, not Python's warning with its source line
+        print(f"swarmreg: warning: {w.message}", file=sys.stderr)
     print(format_pairwise(table, args.format))
     return 0
 
