@@ -35,7 +35,7 @@ class Budget:
       (``(P,)`` values), charged one unit per vector;
     - ``budget.error_and_gradient(w, idx=None)``: ``(E, dE/dw)`` on the training rows ``idx`` (all
       when None), charged ``grad_cost * len(idx) / N``; the L2 term is the method's to add
-      (``2 * lam * mask * w``, ``mask = budget.objective.net.weight_mask``);
+      (``2 * lam * mask * w``, ``mask = budget.objective.penalty_mask``: the non-bias weights);
     - ``budget.fun_and_gradient(w)``: ``(J, dJ/dw)`` on the full set, penalty included, charged
       ``grad_cost`` (one forward pass serves both) and tracking the best vector;
     - ``budget.record(fun)``: append ``(cost, fun)`` to the trace; the last record must be the

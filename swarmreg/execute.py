@@ -29,7 +29,7 @@ def problem(spec: RunSpec) -> tuple[Dataset, Objective]:
     """The data set (split as the spec says) and the objective J a run of ``spec`` minimizes."""
     ds = _dataset(spec.source or spec.dataset, spec.split_seed, spec.test_size, spec.val_size)
     net = Network(ds.sizes(spec.hidden), hidden=spec.activation, output=ds.output)
-    return ds, Objective(net, ds.X_train, ds.y_train, lam=spec.lam)
+    return ds, Objective(net, ds.X_train, ds.y_train, lam=spec.lam, penalize_biases=spec.penalize_biases)
 
 
 def _metrics(ds: Dataset, net: Network, x: np.ndarray) -> dict[str, float | None]:

@@ -1,8 +1,9 @@
-"""The one objective every optimizer sees: ``J(w) = E(w) + lam * sum(w[weight_mask]**2)``.
+"""The one objective every optimizer sees: ``J(w) = E(w) + lam * sum(w[penalty_mask]**2)``.
 
 ``E`` is the mean negative log-likelihood (``cross_entropy``, softmax output, int labels) or
 ``0.5 * mean((out - t)**2)`` over items and outputs (``mse``, identity output): both equal
-scikit-learn's MLP loss on the same weights. Biases are never penalized.
+scikit-learn's MLP loss on the same weights. Biases are not penalized (``penalty_mask`` is the
+network's ``weight_mask``) unless ``penalize_biases=True``, a variant whose penalty is over all parameters.
 
 A swarm is evaluated in blocks of particles (:meth:`Network.block_logits`), whose logits come back
 ``(P, K, N)``; the training items are kept sorted by class, so the cross-entropy is a handful of
@@ -107,10 +108,13 @@ class Objective:
 
     ``dtype`` is the precision of the network's forward and backward passes: ``"float64"``
     (default, bit-reproducible) or ``"float32"`` (faster; agrees to about 1e-6 relative). Values,
-    penalties and gradients are returned as float64 either way.
+    penalties and gradients are returned as float64 either way. ``penalize_biases=True`` puts the biases
+    into the penalty too, ``lam * sum(w**2)`` over all parameters (the variant some libraries use; the
+    standard J leaves them out); ``penalty_mask`` says which entries the penalty covers.
     """
 
-    def __init__(self, net: Network, X, y, lam: float = 0.0, loss: str | None = None, dtype: str = "float64"):
+    def __init__(self, net: Network, X, y, lam: float = 0.0, loss: str | None = None, dtype: str = "float64",
+                 penalize_biases: bool = False):
         if not isinstance(net, Network):
             raise TypeError(f"net must be a swarmreg.Network, got {type(net).__name__}")
         loss = _LOSS_FOR_OUTPUT[net.output] if loss is None else v.choice(loss, "loss", LOSSES)
@@ -145,17 +149,23 @@ class Objective:
         self.X = X
         self.y = y
         self.lam = v.real(lam, "lam", low=0.0)
+        if not isinstance(penalize_biases, bool | np.bool_):
+            raise TypeError(f"penalize_biases must be True or False, got {penalize_biases!r}")
+        self.penalize_biases = bool(penalize_biases)
+        self.penalty_mask = np.ones(net.n_params, dtype=bool) if penalize_biases else net.weight_mask
         self.loss = loss
         self.dtype = dtype
         self.n_items = X.shape[0]
         # the data in the working precision (for float64 the very arrays above, whatever their order)
         self._X = X if dtype == np.float64 else np.ascontiguousarray(X, dtype=dtype)
         self._T = self._onehot if dtype == np.float64 else np.ascontiguousarray(self._onehot, dtype=dtype)
-        self._weight_slices = [ws for ws, _, _, _ in net._slices]
+        self._weight_slices = ([slice(0, net.n_params)] if penalize_biases else
+                               [ws for ws, _, _, _ in net._slices])  # the penalized entries, as slices
         self._all_items = self._swarm_items(None)
 
     def __repr__(self) -> str:
         extra = "" if self.dtype == np.float64 else f", dtype={self.dtype.name!r}"
+        extra += ", penalize_biases=True" if self.penalize_biases else ""
         return f"Objective({self.net!r}, n_items={self.n_items}, lam={self.lam}, loss={self.loss!r}{extra})"
 
     def __call__(self, w) -> float | np.ndarray:
@@ -191,7 +201,7 @@ class Objective:
         return errors if w.ndim == 2 else float(errors[0])
 
     def penalty(self, w) -> float | np.ndarray:
-        """``lam * sum(w[weight_mask]**2)`` (biases excluded)."""
+        """``lam * sum(w[penalty_mask]**2)`` (biases excluded unless ``penalize_biases``)."""
         w = self.net.check_vector(w)
         with np.errstate(over="ignore"):
             return self._penalty(w)
@@ -201,17 +211,17 @@ class Objective:
         return penalties if w.ndim == 2 else float(penalties[0])
 
     def _squared_weights(self, W: np.ndarray) -> np.ndarray:
-        """``sum(W[:, weight_mask]**2, axis=1)`` layer by layer, without temporaries; zeros when
+        """``sum(W[:, penalty_mask]**2, axis=1)`` slice by slice, without temporaries; zeros when
         ``lam = 0`` (no 0 * inf for enormous weights)."""
         if self.lam == 0:
             return np.zeros(W.shape[0])
         return sum(np.vecdot(W[:, ws], W[:, ws]) for ws in self._weight_slices)
 
     def gradient(self, w) -> np.ndarray:
-        """``dJ/dw`` on all items: backprop of ``E`` plus ``2*lam*w`` on non-bias weights."""
+        """``dJ/dw`` on all items: backprop of ``E`` plus ``2*lam*w`` on the penalized entries."""
         _, g = self.error_and_gradient(w)
         with np.errstate(over="ignore"):
-            return _saturate_vector(g + 2.0 * self.lam * self.net.weight_mask * w)
+            return _saturate_vector(g + 2.0 * self.lam * self.penalty_mask * w)
 
     def fun_and_gradient(self, w) -> tuple[float, np.ndarray]:
         """``J(w)`` and ``dJ/dw`` on all items from one pass: backprop's forward pass gives ``E``.
@@ -222,7 +232,7 @@ class Objective:
         w = self.net.check_vector(w)
         with np.errstate(over="ignore", invalid="ignore"):
             return (_saturate(np.add(err, self._penalty(w))),
-                    _saturate_vector(g + 2.0 * self.lam * self.net.weight_mask * w))
+                    _saturate_vector(g + 2.0 * self.lam * self.penalty_mask * w))
 
     def _errors(self, W: np.ndarray, XT: np.ndarray, classes: np.ndarray) -> np.ndarray:
         """``E`` of each row of ``W`` ``(P, n_params)`` on the items of :meth:`_swarm_items`, as float64."""

@@ -28,7 +28,7 @@ from .network import HIDDEN_ACTIVATIONS
 from .registry import METHODS, PluginError, get_method, import_plugins
 
 TOP_LEVEL_KEYS = ("name", "plugins", "datasets", "hidden", "methods", "lams", "seeds", "budget", "options",
-                  "variants", "test_size", "val_size", "split_seed", "activation")
+                  "variants", "test_size", "val_size", "split_seed", "activation", "penalize_biases")
 
 
 MAX_SEED = 2**32 - 1  # the largest random_state scikit-learn's splitters accept
@@ -53,12 +53,15 @@ class RunSpec:
     activation: str = "tanh"
     val_size: float = 0.0
     source: CSVSource | None = None  # a CSV data set's file, target, task and classes; None: built-in
+    penalize_biases: bool = False  # the penalty over all parameters (Objective's variant), not the standard J
 
     def _fields(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
         d["options"] = dict(sorted(self.options.items()))
         if self.source is None:
             del d["source"]  # so built-in data sets keep the keys they had before CSV sources
+        if not self.penalize_biases:
+            del d["penalize_biases"]  # likewise: the standard J keeps its keys
         return d
 
     def canonical(self) -> str:
@@ -150,6 +153,7 @@ class Sweep:
     val_size: float = 0.0  # fraction of all items held out for validation
     split_seed: int | None = None  # None: each run's split is drawn from its own seed
     activation: str = "tanh"
+    penalize_biases: bool = False  # every run's penalty over all parameters, biases included
     plugins: tuple[str, ...] = ()  # modules imported before the config is checked, and in every worker
     sources: Mapping[str, CSVSource] = field(default_factory=dict)  # the CSV data sets, by name
     notes: tuple[str, ...] = field(default=(), compare=False)  # how CSV tasks were inferred, to show the user
@@ -243,6 +247,9 @@ class Sweep:
         activation = cfg.get("activation", "tanh")
         if activation not in HIDDEN_ACTIVATIONS:
             raise _fail(where, f"activation must be one of {HIDDEN_ACTIVATIONS}, got {activation!r}")
+        penalize_biases = cfg.get("penalize_biases", False)
+        if not isinstance(penalize_biases, bool):
+            raise _fail(where, f"penalize_biases must be true or false, got {penalize_biases!r}")
         options = cfg.get("options", {})
         if not isinstance(options, dict):
             raise _fail(where, f"options must be a table, got {options!r}")
@@ -257,7 +264,7 @@ class Sweep:
                     methods=tuple(methods), lams=tuple(float(x) for x in lams), seeds=tuple(seeds),
                     budget=float(budget), options=options, variants=variants, test_size=float(test_size),
                     val_size=float(val_size), split_seed=split_seed, activation=activation,
-                    plugins=tuple(plugins), sources=sources, notes=notes)
+                    penalize_biases=penalize_biases, plugins=tuple(plugins), sources=sources, notes=notes)
         # resolve the options of every method, variant and [options] table now (used or not), so
         # typos surface before any run
         for m in dict.fromkeys([*sweep.methods, *options, *variants]):
@@ -286,7 +293,7 @@ class Sweep:
             RunSpec(dataset=d, hidden=h, method=m, base_method=self.base_method(m), options=opts[m],
                     lam=lam, seed=s, split_seed=s if self.split_seed is None else self.split_seed,
                     budget=self.budget, test_size=self.test_size, activation=self.activation,
-                    val_size=self.val_size, source=self.sources.get(d))
+                    val_size=self.val_size, source=self.sources.get(d), penalize_biases=self.penalize_biases)
             for d, h, m, lam, s in itertools.product(self.datasets, self.hidden, self.methods,
                                                      self.lams, self.seeds)
         ]

@@ -67,7 +67,7 @@ def check(opts: AdamOptions, budget: float, objective, grad_cost: float) -> None
 def run(budget: Budget, x0: np.ndarray, rng: np.random.Generator,
         opts: AdamOptions) -> tuple[np.ndarray, str, str]:
     obj = budget.objective
-    mask = obj.net.weight_mask
+    mask = obj.penalty_mask
     beta1, beta2 = opts.betas
     decoupled = opts.decay == "decoupled"
     decay_rate = 2.0 * opts.lr * obj.lam if opts.decay_rate is None else opts.decay_rate

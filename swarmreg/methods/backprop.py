@@ -47,7 +47,7 @@ def check(opts: BackpropOptions, budget: float, objective, grad_cost: float) -> 
 def run(budget: Budget, x0: np.ndarray, rng: np.random.Generator,
         opts: BackpropOptions) -> tuple[np.ndarray, str, str]:
     obj = budget.objective
-    mask = obj.net.weight_mask
+    mask = obj.penalty_mask
     decay_rate = 2.0 * opts.lr * obj.lam if opts.decay_rate is None else opts.decay_rate
     velocity = np.zeros_like(x0)
 

@@ -123,7 +123,7 @@ def fitness(budget: Budget, W: np.ndarray, l2: str) -> np.ndarray:
 def run(budget: Budget, x0: np.ndarray, rng: np.random.Generator,
         opts: OpenAIESOptions) -> tuple[np.ndarray, str, str]:
     obj = budget.objective
-    decay = 2.0 * obj.lam * obj.net.weight_mask if opts.l2 == "gradient" else None
+    decay = 2.0 * obj.lam * obj.penalty_mask if opts.l2 == "gradient" else None
     adam = Adam(x0.size, opts.lr, opts.beta1, opts.beta2, opts.eps)
     theta = x0.copy()
     generations, last_pairs = 0, opts.population
