@@ -106,7 +106,7 @@ def plot_lam_path(df: pd.DataFrame, path: str | Path, metric: str | None = None)
                 high = np.where(interval, cells[f"{col}_high"], cells[f"{col}_max"])
                 kinds |= set(cells[f"{col}_interval"])
                 dodge = matplotlib.transforms.offset_copy(  # side by side, so no line hides another
-                    ax.transData, fig=fig, x=5 * (i - (methods.ngroups - 1) / 2), units="points")
+                    ax.transData, fig=fig, x=3 * (i - (methods.ngroups - 1) / 2), units="points")
                 ax.errorbar(lam, med, yerr=np.nan_to_num(np.array([med - low, high - med])), capsize=3,
                             label=method, alpha=0.85, transform=dodge, **method_style(method))
                 for y in (low, med, high):  # a shifted line does not move the axis limits by itself
@@ -119,7 +119,7 @@ def plot_lam_path(df: pd.DataFrame, path: str | Path, metric: str | None = None)
             if col != score and len(values) and values.max() > 10 * values.min():
                 ax.set_yscale("log")
                 ax.yaxis.set_major_formatter(matplotlib.ticker.FormatStrFormatter("%g"))
-                ax.yaxis.set_minor_formatter(matplotlib.ticker.FormatStrFormatter("%g"))
+                ax.yaxis.set_minor_formatter(matplotlib.ticker.FuncFormatter(_two_and_five))
             names = {"weight_norm": "non-bias weight norm", "bias_norm": "bias norm"}
             ax.set_ylabel(names.get(col, col.replace("_", " ")))
             ax.grid(True, alpha=0.3)
@@ -203,6 +203,12 @@ def plot_convergence(df: pd.DataFrame, traces: dict[str, dict[str, np.ndarray]],
         written.append(save_figure(fig, Path(path) / f"convergence_{dataset}_{_slug(hidden)}_lam{lam:g}.png",
                                    caption))
     return written
+
+
+def _two_and_five(y: float, _pos: int) -> str:
+    """Minor log-axis labels at 2 and 5 times a power of ten only (all nine overlap)."""
+    mantissa = y / 10 ** np.floor(np.log10(y))
+    return f"{y:g}" if np.isclose(mantissa, 2) or np.isclose(mantissa, 5) else ""
 
 
 def _n_range(counts: pd.Series) -> str:

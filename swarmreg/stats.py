@@ -173,6 +173,22 @@ def not_significant(n: int, min_p: float) -> str:
     return f"not significant (n = {n}; the smallest p this test can give is {min_p:.2g})"
 
 
+def tost_paired(a: Sequence[float] | np.ndarray, b: Sequence[float] | np.ndarray, margin: float) -> float:
+    """Two one-sided tests of equivalence (Schuirmann 1987) on paired ``a - b``, by statsmodels'
+    ``ttost_paired``: p = max(p of mean(d) > -margin, p of mean(d) < margin); below alpha the two are
+    "the same" within ``margin``. Differences with no spread: 0 when inside the margin, 1 otherwise."""
+    from statsmodels.stats.weightstats import ttost_paired
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if len(a) != len(b) or len(a) < 2:
+        raise ValueError(f"tost_paired needs two paired samples of at least 2 values, got {len(a)} and {len(b)}")
+    if not margin > 0:
+        raise ValueError(f"margin must be positive, got {margin!r}")
+    d = a - b
+    if np.all(d == d[0]):
+        return 0.0 if abs(d[0]) < margin else 1.0
+    return float(ttost_paired(a, b, -margin, margin)[0])
+
+
 def holm(pvalues: Sequence[float] | np.ndarray) -> np.ndarray:
     """Holm's step-down correction (Holm 1979), via statsmodels: sort the m p-values ascending,
     ``p_holm(i) = max_{j <= i} min(1, (m - j + 1) p(j))``; NaN stays NaN and is not in the family."""

@@ -13,7 +13,6 @@ from ..report import plot_convergence, save_figure
 from ..stats import holm, rank_summary, two_sample_test
 from ..stats_report import CAPTIONS, plot_critical_difference, plot_profiles
 from .common import (
-    CONVERGENCE_CAPTION,
     PROBLEM,
     Section,
     build_specs,
@@ -135,8 +134,7 @@ def run(out: Path, profile: str = "full", workers: int | None = None, progress: 
         f"Average running time to within {min(targets):.0%} (COCO's aRT: evaluations of all runs, unsuccessful "
         "ones counted until they stopped, over the number of successes; inf: no success) with a 95% percentile "
         "bootstrap interval over runs:", art_md,
-        figure_links(figures, out, CONVERGENCE_CAPTION + " *ECDF figures: the share of runs that reached the "
-                     "target by each cost (exact shares, no bands).*"),
+        figure_links(figures, out),
         figure_links(profiles, out, "*" + " ".join(CAPTIONS[p.stem] for p in profiles) + "*"))
     try:
         ranks = rank_summary(res.runs, "fun", within=("dataset", "hidden", "lam"))

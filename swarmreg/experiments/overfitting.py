@@ -12,7 +12,6 @@ from ..report import plot_lam_path
 from ..stats import holm, two_sample_test
 from .common import (
     CI_NOTE,
-    LAM_PATH_CAPTION,
     Section,
     build_specs,
     cite,
@@ -89,5 +88,5 @@ def run(out: Path, profile: str = "full", workers: int | None = None, progress: 
         + ", ".join(f"{r.method} {r.gain:+.3f} ({tested(r.method)})" for r in gaps.itertuples())
         + (f" ({cite('wilcoxon', int(tests['n'].min()), len(tests))}; the lam is picked on the validation split, "
            "the test split is untouched by the pick)." if len(tests) else "."),
-        CI_NOTE, table, figure_links(figures, out, LAM_PATH_CAPTION))
+        CI_NOTE, table, figure_links(figures, out))
     return section
