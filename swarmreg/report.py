@@ -171,35 +171,43 @@ def lam_axis(ax: plt.Axes, lams: Sequence[float]) -> None:
 
 
 def plot_convergence(df: pd.DataFrame, traces: dict[str, dict[str, np.ndarray]], path: str | Path,
-                     points: int = 200) -> list[Path]:
-    """Per dataset, hidden and lam: best J against cost, median and interquartile band over seeds."""
+                     points: int = 200, reference: pd.DataFrame | None = None) -> list[Path]:
+    """Per dataset, hidden and lam: best J against cost, median and interquartile band over seeds. With
+    ``reference`` (columns dataset, hidden, lam, reference_J) the gap ``(J - J_ref) / |J_ref|`` on a log
+    axis instead, gaps below 1e-12 (rounding, or a run below the reference) drawn at 1e-12."""
     ok = df[df["status"] != "failed"]
+    refs = None if reference is None else reference.set_index(["dataset", "hidden", "lam"])["reference_J"]
     written = []
     for (dataset, hidden, lam), part in ok.groupby(["dataset", "hidden", "lam"]):
-        fig, ax = plt.subplots(figsize=(6, 4))
+        ref = None if refs is None else float(refs[(dataset, hidden, lam)])
+        fig, ax = plt.subplots(figsize=(6.4, 4.2))
         grid = np.linspace(0, part["budget"].max(), points)
         for method, rows in part.groupby("method"):
             curves = np.array([best_so_far(traces[k], grid) for k in rows["key"] if k in traces])
             if not len(curves):
                 continue
+            if ref is not None:
+                curves = np.maximum((curves - ref) / abs(ref), 1e-12)
             with warnings.catch_warnings():  # grid points before a run's first record are all-NaN
                 warnings.simplefilter("ignore", RuntimeWarning)
                 lo, med, hi = np.nanpercentile(curves, [25, 50, 75], axis=0)
             style = method_style(method)
             ax.plot(grid, med, label=f"{method} (n={len(curves)})", markevery=max(1, points // 8), **style)
-            ax.fill_between(grid, lo, hi, color=style["color"], alpha=0.2)
+            ax.fill_between(grid, lo, hi, color=style["color"], alpha=0.15)
         ax.set_yscale("log")
         ax.set_xlabel("cost (evaluations of J on the training set)")
-        ax.set_ylabel("best J so far")
+        ax.set_ylabel("best J so far" if ref is None else "(best J so far - J_ref) / J_ref")
         ax.set_title(f"{dataset}, hidden {hidden}, lam={lam:g}\nmedian over seeds; band: interquartile range",
                      fontsize=10)
         ax.grid(True, alpha=0.3)
-        ax.legend()
+        ax.legend(fontsize=7)
         fig.tight_layout()
-        caption = (f"Convergence on {dataset}, hidden layers {hidden}, lam = {lam:g}: the best J = E + lam * sum of "
-                   f"squared non-bias weights found by each cost (evaluations of J on the training set), per "
-                   f"method the median over its n seeds (n in the legend), band: interquartile range over "
-                   f"seeds; log y axis.")
+        what = ("the best J = E + lam * sum of squared non-bias weights found by each cost" if ref is None else
+                f"the relative gap (J - J_ref) / J_ref of the best J found by each cost to the reference J_ref = "
+                f"{ref:.6g} (gaps below 1e-12, rounding or a run below the reference, drawn at 1e-12)")
+        caption = (f"Convergence on {dataset}, hidden layers {hidden}, lam = {lam:g}: {what}, cost counted in "
+                   f"evaluations of J on the training set (a gradient counts more, see the section); per method "
+                   f"the median over its n seeds (n in the legend), band: interquartile range over seeds; log y axis.")
         written.append(save_figure(fig, Path(path) / f"convergence_{dataset}_{_slug(hidden)}_lam{lam:g}.png",
                                    caption))
     return written
