@@ -65,7 +65,7 @@ def run(out: Path, profile: str = "full", workers: int | None = None, progress: 
                f"PSO is significantly cheaper than {len(beaten)} of {len(others)} backprop variants "
                f"({', '.join(beaten) or 'none'}) and significantly dearer than {len(slower)} "
                f"({', '.join(slower) or 'none'}): the claim "
-               + ("holds" if len(beaten) == len(others) else "holds only partly" if beaten else "does not hold")
+               + ("holds" if len(beaten) == len(others) else "holds only partly" if beaten else "is not shown")
                + " under swarmreg's accounting")
     section = Section("5. pso-vs-backprop: y = 2x^2 + 1 with one hidden layer")
     section.add(
