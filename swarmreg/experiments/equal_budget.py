@@ -151,7 +151,7 @@ def run(out: Path, profile: str = "full", workers: int | None = None, progress: 
     section = Section("3. equal-budget: direct error against gradients at equal cost")
     split_seeds = ", ".join(str(int(s)) for s in sorted(res.runs["split_seed"].unique()))
     tests = leaders_and_tests(res.runs, params["selection_seeds"], claim)
-    tests_md = write_table(tests, res.folder, "leader_tests", digits=3)
+    tests_md = write_table(tests, res.folder, "leader_tests", digits=3) if len(tests) else ""
     art = reference_ert(res.runs[res.runs["status"] != "failed"], res.traces, refs, [min(targets)])
     art_md = write_table(art, res.folder, "ert", digits=4)
     n_params = {k: len(x) for k, x in res.weights.items()}
