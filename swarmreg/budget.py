@@ -35,7 +35,7 @@ its last two iterates."""
 def problem_of(objective: Objective) -> Problem:
     """The read-only view of ``objective`` a method is given."""
     return Problem(net=objective.net, lam=objective.lam, n_items=objective.n_items, dtype=objective.dtype,
-                   loss=objective.loss, device=objective.device)
+                   loss=objective.loss, device=objective.device, penalize_biases=objective.penalize_biases)
 
 
 class BudgetExhausted(Exception):
@@ -51,7 +51,7 @@ class Budget:
       (``(P,)`` values), charged one unit per vector;
     - ``budget.error_and_gradient(w, idx=None)``: ``(E, dE/dw)`` on the training rows ``idx`` (all
       when None), charged ``grad_cost * len(idx) / N``; the L2 term is the method's to add
-      (``2 * lam * mask * w``, ``mask = budget.problem.weight_mask``);
+      (``2 * lam * mask * w``, ``mask = budget.problem.penalty_mask``: the non-bias weights);
     - ``budget.fun_and_gradient(w)``: ``(J, dJ/dw)`` on the full set, penalty included, charged
       ``grad_cost`` (one forward pass serves both) and tracking the best vector;
     - ``budget.record(fun)``: append ``(cost, fun)`` to the trace; the last record must be the

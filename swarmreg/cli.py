@@ -320,7 +320,9 @@ def _table(args: argparse.Namespace) -> int:
 
 
 def _stats(args: argparse.Namespace) -> int:
-    from .stats import pairwise
+    import warnings
+
+    from .stats import UnattainableAlpha, pairwise
     from .stats_report import format_pairwise
     if (args.targets or args.absolute) and not args.ert:
         raise UsageError("--targets and --absolute go with --ert")
@@ -328,7 +330,11 @@ def _stats(args: argparse.Namespace) -> int:
     if args.ert or args.ecdf:
         _ert_and_ecdf(args, df)
     if not args.ert:
-        print(format_pairwise(pairwise(df, args.metric, by=args.by, family=args.family), args.format))
+        with warnings.catch_warnings(record=True, category=UnattainableAlpha) as caught:
+            table = pairwise(df, args.metric, by=args.by, family=args.family)
+        for w in caught:  # one line, not Python's warning with its source line
+            print(f"swarmreg: warning: {w.message}", file=sys.stderr)
+        print(format_pairwise(table, args.format))
     return 0
 
 

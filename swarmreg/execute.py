@@ -33,7 +33,8 @@ def problem(spec: RunSpec, cached: bool = True) -> tuple[Dataset, Objective]:
     ``cached=False`` reads the data afresh, outside the runs' cache (the config check)."""
     ds = (_dataset if cached else _read)(spec.source or spec.dataset, spec.split_seed, spec.test_size, spec.val_size)
     net = Network(ds.sizes(spec.hidden), hidden=spec.activation, output=ds.output)
-    return ds, Objective(net, ds.X_train, ds.y_train, lam=spec.lam, device=spec.device)
+    return ds, Objective(net, ds.X_train, ds.y_train, lam=spec.lam, device=spec.device,
+                         penalize_biases=spec.penalize_biases)
 
 
 def _metrics(ds: Dataset, net: Network, x: np.ndarray) -> dict[str, float | None]:

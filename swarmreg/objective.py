@@ -1,8 +1,9 @@
-"""The one objective every optimizer sees: ``J(w) = E(w) + lam * sum(w[weight_mask]**2)``.
+"""The one objective every optimizer sees: ``J(w) = E(w) + lam * sum(w[penalty_mask]**2)``.
 
 ``E`` is the mean negative log-likelihood (``cross_entropy``, softmax output, int labels) or
 ``0.5 * mean((out - t)**2)`` over items and outputs (``mse``, identity output): both equal
-scikit-learn's MLP loss on the same weights. Biases are never penalized.
+scikit-learn's MLP loss on the same weights. Biases are not penalized (``penalty_mask`` is the
+network's ``weight_mask``) unless ``penalize_biases=True``, a variant whose penalty is over all parameters.
 
 A swarm is evaluated in blocks of particles (:meth:`Network.block_logits`), whose logits come back
 ``(P, K, N)``; the training items are kept sorted by class, so the cross-entropy is a handful of
@@ -98,19 +99,25 @@ def _softmax_cross_entropy(logits: np.ndarray, labels: np.ndarray) -> tuple[np.n
 
 
 def squared_weights(W: np.ndarray, weight_slices: list[slice], lam: float) -> np.ndarray:
-    """``sum(W[:, weight_mask]**2, axis=1)`` layer by layer, without temporaries; zeros when
-    ``lam = 0`` (no 0 * inf for enormous weights)."""
+    """``sum(W[:, penalty_mask]**2, axis=1)`` over the penalized slices, without temporaries; zeros
+    when ``lam = 0`` (no 0 * inf for enormous weights)."""
     if lam == 0:
         return np.zeros(W.shape[0])
     return sum(np.vecdot(W[:, ws], W[:, ws]) for ws in weight_slices)
 
 
-def penalty(net: Network, lam: float, w) -> float | np.ndarray:
-    """``lam * sum(w[weight_mask]**2)`` of one vector or per row of a swarm (biases excluded)."""
+def penalized_slices(net: Network, penalize_biases: bool = False) -> list[slice]:
+    """The entries the penalty covers, as slices: each layer's weights, or every parameter."""
+    return [slice(0, net.n_params)] if penalize_biases else [ws for ws, _, _, _ in net._slices]
+
+
+def penalty(net: Network, lam: float, w, penalize_biases: bool = False) -> float | np.ndarray:
+    """``lam * sum(w[penalty_mask]**2)`` of one vector or per row of a swarm (biases excluded unless
+    ``penalize_biases``)."""
     w = net.check_vector(w)
     with np.errstate(over="ignore"):
         W = w.reshape(-1, net.n_params)
-        penalties = _saturate(squared_weights(W, [ws for ws, _, _, _ in net._slices], lam) * lam)
+        penalties = _saturate(squared_weights(W, penalized_slices(net, penalize_biases), lam) * lam)
     return penalties if w.ndim == 2 else float(penalties[0])
 
 
@@ -137,10 +144,13 @@ class Objective:
     ``device`` also ``"tf32"`` and ``"bfloat16"`` (GEMM precisions, see
     :data:`swarmreg.backends.DEVICE_DTYPES`). Values, penalties and gradients are returned as
     float64 either way. ``device=None`` is the numpy path; a device evaluates on JAX.
+    ``penalize_biases=True`` puts the biases into the penalty too, ``lam * sum(w**2)`` over all
+    parameters (the variant some libraries use; the standard J leaves them out); ``penalty_mask``
+    says which entries the penalty covers.
     """
 
     def __init__(self, net: Network, X, y, lam: float = 0.0, loss: str | None = None, dtype: str = "float64",
-                 device: str | None = None):
+                 device: str | None = None, penalize_biases: bool = False):
         if not isinstance(net, Network):
             raise TypeError(f"net must be a swarmreg.Network, got {type(net).__name__}")
         loss = _LOSS_FOR_OUTPUT[net.output] if loss is None else v.choice(loss, "loss", LOSSES)
@@ -177,13 +187,17 @@ class Objective:
         self.X = X
         self.y = y
         self.lam = v.real(lam, "lam", low=0.0)
+        if not isinstance(penalize_biases, bool | np.bool_):
+            raise TypeError(f"penalize_biases must be True or False, got {penalize_biases!r}")
+        self.penalize_biases = bool(penalize_biases)
+        self.penalty_mask = np.ones(net.n_params, dtype=bool) if penalize_biases else net.weight_mask
         self.loss = loss
         self.dtype = dtype
         self.n_items = X.shape[0]
         # the data in the working precision (for float64 the very arrays above, whatever their order)
         self._X = X if dtype == np.float64 else np.ascontiguousarray(X, dtype=dtype)
         self._T = self._onehot if dtype == np.float64 else np.ascontiguousarray(self._onehot, dtype=dtype)
-        self._weight_slices = [ws for ws, _, _, _ in net._slices]
+        self._weight_slices = penalized_slices(net, penalize_biases)
         self._all_items = self._swarm_items(None)
         self.precision = dtype.name if device is None else precision
         self.device = None  # the JAX device, or None for the numpy path
@@ -192,12 +206,13 @@ class Objective:
             backend = jax_backend()
             self.device = backend.resolve_device(device)
             self._backend = backend.DeviceEvaluator(net, X, self._labels if loss == "cross_entropy" else y,
-                                                    loss, precision, self.device, self.lam)
+                                                    loss, precision, self.device, self.lam, self.penalty_mask)
 
     def __repr__(self) -> str:
         extra = "" if self.precision == "float64" else f", dtype={self.precision!r}"
         if self.device is not None:
             extra += f", device={jax_backend().device_name(self.device)!r}"
+        extra += ", penalize_biases=True" if self.penalize_biases else ""
         return f"Objective({self.net!r}, n_items={self.n_items}, lam={self.lam}, loss={self.loss!r}{extra})"
 
     def __call__(self, w) -> float | np.ndarray:
@@ -237,17 +252,17 @@ class Objective:
         return errors if w.ndim == 2 else float(errors[0])
 
     def penalty(self, w) -> float | np.ndarray:
-        """``lam * sum(w[weight_mask]**2)`` (biases excluded)."""
-        return penalty(self.net, self.lam, w)
+        """``lam * sum(w[penalty_mask]**2)`` (biases excluded unless ``penalize_biases``)."""
+        return penalty(self.net, self.lam, w, self.penalize_biases)
 
     def _squared_weights(self, W: np.ndarray) -> np.ndarray:
         return squared_weights(W, self._weight_slices, self.lam)
 
     def gradient(self, w) -> np.ndarray:
-        """``dJ/dw`` on all items: backprop of ``E`` plus ``2*lam*w`` on non-bias weights."""
+        """``dJ/dw`` on all items: backprop of ``E`` plus ``2*lam*w`` on the penalized entries."""
         _, g = self.error_and_gradient(w)
         with np.errstate(over="ignore"):
-            return _saturate_vector(g + 2.0 * self.lam * self.net.weight_mask * w)
+            return _saturate_vector(g + 2.0 * self.lam * self.penalty_mask * w)
 
     def fun_and_gradient(self, w) -> tuple[float, np.ndarray]:
         """``J(w)`` and ``dJ/dw`` on all items from one pass: backprop's forward pass gives ``E``.
@@ -257,8 +272,8 @@ class Objective:
         err, g = self.error_and_gradient(w)
         w = self.net.check_vector(w)
         with np.errstate(over="ignore", invalid="ignore"):
-            return (_saturate(np.add(err, penalty(self.net, self.lam, w))),
-                    _saturate_vector(g + 2.0 * self.lam * self.net.weight_mask * w))
+            return (_saturate(np.add(err, self.penalty(w))),
+                    _saturate_vector(g + 2.0 * self.lam * self.penalty_mask * w))
 
     def _errors(self, W: np.ndarray, XT: np.ndarray, classes: np.ndarray) -> np.ndarray:
         """``E`` of each row of ``W`` ``(P, n_params)`` on the items of :meth:`_swarm_items`, as float64."""

@@ -22,7 +22,8 @@ class Problem:
     ``net`` (layer sizes and the flat-vector layout), ``lam``, ``n_items`` (training items, for
     mini-batch fractions), ``dtype`` (the precision the objective evaluates in), ``loss``, and
     ``device``: ``None`` on the numpy path, else the JAX device the objective evaluates on (a
-    method with a native device implementation picks it from this).
+    method with a native device implementation picks it from this); ``penalize_biases``: whether the
+    penalty covers the biases too (:attr:`penalty_mask`).
     """
 
     net: Network
@@ -31,6 +32,7 @@ class Problem:
     dtype: np.dtype
     loss: str
     device: object = None
+    penalize_biases: bool = False
 
     @property
     def n_params(self) -> int:
@@ -46,6 +48,12 @@ class Problem:
         """True on the weights the L2 term penalizes, False on the biases."""
         return self.net.weight_mask
 
+    @property
+    def penalty_mask(self) -> np.ndarray:
+        """True on the entries the L2 term penalizes: :attr:`weight_mask`, or every parameter when
+        ``penalize_biases``. A method adding the L2 gradient ``2*lam*mask*w`` itself uses this."""
+        return np.ones(self.n_params, dtype=bool) if self.penalize_biases else self.net.weight_mask
+
     def penalty(self, w: np.ndarray) -> float | np.ndarray:
-        """``lam * sum(w[weight_mask]**2)`` of one vector or per row of a swarm: no data involved."""
-        return penalty(self.net, self.lam, w)
+        """``lam * sum(w[penalty_mask]**2)`` of one vector or per row of a swarm: no data involved."""
+        return penalty(self.net, self.lam, w, self.penalize_biases)

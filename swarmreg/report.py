@@ -12,6 +12,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import matplotlib.ticker  # noqa: E402
+import matplotlib.transforms  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
@@ -35,6 +36,8 @@ def check_metrics(metrics: Sequence[str] | None, runs: pd.DataFrame | None = Non
         if m not in METRICS:
             raise ValueError(f"unknown metric {m!r}{suggest(m, held) or suggest(m, METRICS)}; "
                              f"known: {', '.join(METRICS)}")
+
+
 FORMATS = ("markdown", "csv", "latex")
 
 
@@ -84,35 +87,65 @@ def best_so_far(trace: dict[str, np.ndarray], grid: np.ndarray) -> np.ndarray:
 
 
 def plot_lam_path(df: pd.DataFrame, path: str | Path, metric: str | None = None) -> list[Path]:
-    """Per dataset and hidden: ``metric`` (test accuracy, or test MSE) and non-bias weight norm against
-    lam, one line per method: the median over seeds with a 95% bootstrap interval of the median as error
-    bar (:func:`swarmreg.stats.ci_summary`); lam on the axis of :func:`lam_axis` (0 on its own tick)."""
-    from .stats import ci_summary
+    """Per dataset and hidden: ``metric`` (test accuracy, or test MSE), the non-bias weight norm and the
+    bias norm against lam, one line per method (its colour, marker and line style from
+    :func:`~swarmreg.figstyle.method_style`): the median over seeds, with a 95% bootstrap interval of the
+    median as error bar from :data:`~swarmreg.stats.MIN_N_INTERVAL` seeds on, their range below
+    (:func:`swarmreg.stats.ci_summary`); the norm axes logarithmic when their values span more than a
+    decade; lam on the axis of :func:`lam_axis` (0 on its own tick). The caption says which bars it drew."""
+    from .stats import MIN_N_INTERVAL, ci_summary
     ok = df[df["status"] != "failed"]
     written = []
     for (dataset, hidden), part in ok.groupby(["dataset", "hidden"]):
         score = metric or ("test_accuracy" if part["test_accuracy"].notna().any() else "test_mse")
-        fig, axes = plt.subplots(1, 2, figsize=(10, 4))
-        for method, rows in part.groupby("method"):
-            cells = ci_summary(rows, [score, "weight_norm"], group=["lam"])
+        cols = [c for c in (score, "weight_norm", "bias_norm") if c in part and part[c].notna().any()]
+        fig, axes = plt.subplots(1, len(cols), figsize=(4.6 * len(cols), 4.2), squeeze=False)
+        axes, kinds = axes[0], set()
+        methods = part.groupby("method")
+        for i, (method, rows) in enumerate(methods):
+            cells = ci_summary(rows, cols, group=["lam"])
             lam = cells["lam"].to_numpy()
-            for ax, col in zip(axes, (score, "weight_norm")):
+            for ax, col in zip(axes, cols):
                 med = cells[f"{col}_median"]
-                bars = np.array([med - cells[f"{col}_low"], cells[f"{col}_high"] - med])
-                ax.errorbar(lam, med, yerr=np.nan_to_num(bars), capsize=3, label=method, **method_style(method))
-        for ax, col in zip(axes, (score, "non-bias weight norm")):
+                interval = cells[f"{col}_interval"] != "range"
+                low = np.where(interval, cells[f"{col}_low"], cells[f"{col}_min"])
+                high = np.where(interval, cells[f"{col}_high"], cells[f"{col}_max"])
+                kinds |= set(cells[f"{col}_interval"])
+                dodge = matplotlib.transforms.offset_copy(  # side by side, so no line hides another
+                    ax.transData, fig=fig, x=3 * (i - (methods.ngroups - 1) / 2), units="points")
+                ax.errorbar(lam, med, yerr=np.nan_to_num(np.array([med - low, high - med])), capsize=3,
+                            label=method, alpha=0.85, transform=dodge, **method_style(method))
+                for y in (low, med, high):  # a shifted line does not move the axis limits by itself
+                    ax.update_datalim(np.column_stack([lam, y])[np.isfinite(y)])
+        for ax, col in zip(axes, cols):
+            ax.autoscale_view()
             lam_axis(ax, part["lam"])
-            ax.set_ylabel(col.replace("_", " "))
+            values = part[col].to_numpy(float)
+            values = values[np.isfinite(values) & (values > 0)]
+            if col != score and len(values) and values.max() > 10 * values.min():
+                ax.set_yscale("log")
+                ax.yaxis.set_major_formatter(matplotlib.ticker.FormatStrFormatter("%g"))
+                ax.yaxis.set_minor_formatter(matplotlib.ticker.FuncFormatter(_two_and_five))
+            names = {"weight_norm": "non-bias weight norm", "bias_norm": "bias norm"}
+            ax.set_ylabel(names.get(col, col.replace("_", " ")))
             ax.grid(True, alpha=0.3)
-        axes[0].legend()
-        fig.suptitle(f"L2 path: {dataset}, hidden {hidden} (median over seeds; bars: 95% bootstrap interval)")
+        axes[0].legend(fontsize=8)
+        bars = ("95% bootstrap interval" if "range" not in kinds else
+                f"range over seeds (n < {MIN_N_INTERVAL}: no interval)" if kinds == {"range"} else
+                f"95% bootstrap interval, or the range where n < {MIN_N_INTERVAL}")
+        fig.suptitle(f"L2 path: {dataset}, hidden {hidden} (median over seeds; bars: {bars})", fontsize=10)
         fig.tight_layout()
         seeds = part.groupby(["method", "lam"]).size()
-        caption = (f"L2 path on {dataset}, hidden layers {hidden}: {score.replace('_', ' ')} (left) and the norm "
-                   f"of the non-bias weights (right) against lam, one line per method, the point the median over "
-                   f"seeds ({_n_range(seeds)} finished runs per point; failed runs left out); bars: 95% "
-                   f"bootstrap interval of the median (BCa, percentile where BCa is undefined; none below 2 "
-                   f"runs). lam: the coefficient of the penalty lam * sum of squared non-bias weights.")
+        caption = (f"L2 path on {dataset}, hidden layers {hidden}: " + ", ".join(
+                   {"weight_norm": "the norm of the non-bias weights", "bias_norm": "the norm of the biases "
+                    "(which the standard penalty leaves out)"}.get(c, c.replace("_", " ")) for c in cols)
+                   + " against lam, one line per method (colour and marker fixed per method), the point the "
+                   f"median over seeds ({_n_range(seeds)} finished runs per point; failed runs left out); bars: "
+                   f"95% bootstrap interval of the median (BCa, percentile where BCa is undefined) where a point "
+                   f"has at least {MIN_N_INTERVAL} runs, otherwise the min-max range of its runs (no interval "
+                   f"from fewer). Lines are shifted a few points sideways so none hides another; the ticks give "
+                   f"their lam. Norm axes are logarithmic where their values span more than a decade. lam: the "
+                   f"coefficient of the penalty lam * sum of squared non-bias weights.")
         written.append(save_figure(fig, Path(path) / f"lam_path_{dataset}_{_slug(hidden)}.png", caption))
     return written
 
@@ -144,38 +177,52 @@ def lam_axis(ax: plt.Axes, lams: Sequence[float]) -> None:
 
 
 def plot_convergence(df: pd.DataFrame, traces: dict[str, dict[str, np.ndarray]], path: str | Path,
-                     points: int = 200) -> list[Path]:
-    """Per dataset, hidden and lam: best J against cost, median and interquartile band over seeds."""
+                     points: int = 200, reference: pd.DataFrame | None = None) -> list[Path]:
+    """Per dataset, hidden and lam: best J against cost, median and interquartile band over seeds. With
+    ``reference`` (columns dataset, hidden, lam, reference_J) the gap ``(J - J_ref) / |J_ref|`` on a log
+    axis instead, gaps below 1e-12 (rounding, or a run below the reference) drawn at 1e-12."""
     ok = df[df["status"] != "failed"]
+    refs = None if reference is None else reference.set_index(["dataset", "hidden", "lam"])["reference_J"]
     written = []
     for (dataset, hidden, lam), part in ok.groupby(["dataset", "hidden", "lam"]):
-        fig, ax = plt.subplots(figsize=(6, 4))
+        ref = None if refs is None else float(refs[(dataset, hidden, lam)])
+        fig, ax = plt.subplots(figsize=(6.4, 4.2))
         grid = np.linspace(0, part["budget"].max(), points)
         for method, rows in part.groupby("method"):
             curves = np.array([best_so_far(traces[k], grid) for k in rows["key"] if k in traces])
             if not len(curves):
                 continue
+            if ref is not None:
+                curves = np.maximum((curves - ref) / abs(ref), 1e-12)
             with warnings.catch_warnings():  # grid points before a run's first record are all-NaN
                 warnings.simplefilter("ignore", RuntimeWarning)
                 lo, med, hi = np.nanpercentile(curves, [25, 50, 75], axis=0)
             style = method_style(method)
             ax.plot(grid, med, label=f"{method} (n={len(curves)})", markevery=max(1, points // 8), **style)
-            ax.fill_between(grid, lo, hi, color=style["color"], alpha=0.2)
+            ax.fill_between(grid, lo, hi, color=style["color"], alpha=0.15)
         ax.set_yscale("log")
         ax.set_xlabel("cost (evaluations of J on the training set)")
-        ax.set_ylabel("best J so far")
+        ax.set_ylabel("best J so far" if ref is None else "(best J so far - J_ref) / J_ref")
         ax.set_title(f"{dataset}, hidden {hidden}, lam={lam:g}\nmedian over seeds; band: interquartile range",
                      fontsize=10)
         ax.grid(True, alpha=0.3)
-        ax.legend()
+        ax.legend(fontsize=7)
         fig.tight_layout()
-        caption = (f"Convergence on {dataset}, hidden layers {hidden}, lam = {lam:g}: the best J = E + lam * sum of "
-                   f"squared non-bias weights found by each cost (evaluations of J on the training set), per "
-                   f"method the median over its n seeds (n in the legend), band: interquartile range over "
-                   f"seeds; log y axis.")
+        what = ("the best J = E + lam * sum of squared non-bias weights found by each cost" if ref is None else
+                f"the relative gap (J - J_ref) / J_ref of the best J found by each cost to the reference J_ref = "
+                f"{ref:.6g} (gaps below 1e-12, rounding or a run below the reference, drawn at 1e-12)")
+        caption = (f"Convergence on {dataset}, hidden layers {hidden}, lam = {lam:g}: {what}, cost counted in "
+                   f"evaluations of J on the training set (a gradient counts more, see the section); per method "
+                   f"the median over its n seeds (n in the legend), band: interquartile range over seeds; log y axis.")
         written.append(save_figure(fig, Path(path) / f"convergence_{dataset}_{_slug(hidden)}_lam{lam:g}.png",
                                    caption))
     return written
+
+
+def _two_and_five(y: float, _pos: int) -> str:
+    """Minor log-axis labels at 2 and 5 times a power of ten only (all nine overlap)."""
+    mantissa = y / 10 ** np.floor(np.log10(y))
+    return f"{y:g}" if np.isclose(mantissa, 2) or np.isclose(mantissa, 5) else ""
 
 
 def _n_range(counts: pd.Series) -> str:

@@ -59,6 +59,12 @@ class Interval(tuple):
     def high(self) -> float:
         return self[1]
 
+    @property
+    def kind(self) -> str:
+        """"BCa", "percentile" or "equal" (all values alike): the first word of ``method``."""
+        word = self.method.split(" ", 1)[0].rstrip(",:")
+        return "equal" if word == "degenerate" else word
+
 
 _STATISTICS: dict[str, Callable[..., np.ndarray]] = {"median": np.median, "mean": np.mean}
 
@@ -121,7 +127,8 @@ def two_sample_test(a: Sequence[float] | np.ndarray, b: Sequence[float] | np.nda
     Paired: Wilcoxon signed-rank on ``d_i = a_i - b_i`` (zero differences dropped, scipy's default),
     ``median_diff = median(d)``, ``sign`` that of ``W+ - W-`` (sum of the ranks of |d| over the positive
     against the negative differences). Unpaired: Mann-Whitney U, ``median_diff = median(a) - median(b)``,
-    ``sign`` that of ``A12 - 0.5``. The p-value is scipy's own (exact for small samples without ties).
+    ``sign`` that of ``A12 - 0.5``. The p-value is scipy's own (exact for small samples without ties);
+    ``min_p`` is the smallest p the test could give on these sample sizes (:func:`smallest_p`).
     """
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     if paired and len(a) != len(b):
@@ -138,11 +145,48 @@ def two_sample_test(a: Sequence[float] | np.ndarray, b: Sequence[float] | np.nda
             ranks = st.rankdata(np.abs(nz))
             sign = np.sign(ranks[nz > 0].sum() - ranks[nz < 0].sum())
             return {"test": "wilcoxon", "n": len(a), "median_diff": float(np.median(d)), "p": float(p),
-                    "a12": a12, "sign": float(sign)}
+                    "min_p": smallest_p("wilcoxon", len(a)), "a12": a12, "sign": float(sign)}
         p = st.mannwhitneyu(a, b, alternative="two-sided").pvalue
         median_diff = float(np.median(a) - np.median(b))
     return {"test": "mann-whitney", "n": len(a) + len(b), "median_diff": median_diff,
-            "p": float(p), "a12": a12, "sign": float(np.sign(a12 - 0.5))}
+            "p": float(p), "min_p": smallest_p("mann-whitney", len(a), len(b)), "a12": a12,
+            "sign": float(np.sign(a12 - 0.5))}
+
+
+def smallest_p(test: str, n_a: int, n_b: int | None = None) -> float:
+    """The smallest two-sided p a rank test can give, whatever the data: Wilcoxon signed-rank on n_a
+    nonzero differences ``2 / 2^n_a`` (all signs alike); Mann-Whitney U on samples of n_a and n_b
+    ``2 / C(n_a + n_b, n_a)`` (the two samples fully separated). 1 when there is nothing to test."""
+    if test == "wilcoxon":
+        return min(1.0, 2.0 * 0.5 ** n_a) if n_a else 1.0
+    if test == "mann-whitney":
+        return min(1.0, 2.0 / math.comb(n_a + n_b, n_a)) if n_a and n_b else 1.0
+    raise ValueError(f"test must be 'wilcoxon' or 'mann-whitney', got {test!r}")
+
+
+class UnattainableAlpha(UserWarning):
+    """No p of a family can fall below alpha: too few seeds for the test and its correction."""
+
+
+def not_significant(n: int, min_p: float) -> str:
+    """How a test that does not reject reads: never "no difference"."""
+    return f"not significant (n = {n}; the smallest p this test can give is {min_p:.2g})"
+
+
+def tost_paired(a: Sequence[float] | np.ndarray, b: Sequence[float] | np.ndarray, margin: float) -> float:
+    """Two one-sided tests of equivalence (Schuirmann 1987) on paired ``a - b``, by statsmodels'
+    ``ttost_paired``: p = max(p of mean(d) > -margin, p of mean(d) < margin); below alpha the two are
+    "the same" within ``margin``. Differences with no spread: 0 when inside the margin, 1 otherwise."""
+    from statsmodels.stats.weightstats import ttost_paired
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if len(a) != len(b) or len(a) < 2:
+        raise ValueError(f"tost_paired needs two paired samples of at least 2 values, got {len(a)} and {len(b)}")
+    if not margin > 0:
+        raise ValueError(f"margin must be positive, got {margin!r}")
+    d = a - b
+    if np.all(d == d[0]):
+        return 0.0 if abs(d[0]) < margin else 1.0
+    return float(ttost_paired(a, b, -margin, margin)[0])
 
 
 def holm(pvalues: Sequence[float] | np.ndarray) -> np.ndarray:
@@ -199,12 +243,17 @@ def pairwise(df: pd.DataFrame, metric: str, by: str = "method", within: Sequence
 
     Columns: the ``within`` values, ``a``, ``b``, ``test`` ("wilcoxon" when the two sides are paired on
     seed and split, "mann-whitney" otherwise; see :func:`two_sample_test`), ``n`` (pairs, or runs of
-    both sides), ``median_diff`` (of ``a - b``), ``p``, ``p_holm`` (Holm over the family: with
-    ``family="all"`` every row of the table, with ``family="problem"`` the rows of one problem),
-    ``a12`` (Vargha-Delaney, of a over b), ``verdict`` ("a < b", "a > b" with the names, or
-    "no difference at <alpha>") and ``better`` (the better side
+    both sides), ``median_diff`` (of ``a - b``), ``p``, ``min_p`` (the smallest p the test can give at
+    this n, :func:`smallest_p`), ``p_holm`` (Holm over the family: with ``family="all"`` every row of
+    the table, with ``family="problem"`` the rows of one problem), ``a12`` (Vargha-Delaney, of a over
+    b), ``verdict`` ("a < b", "a > b" with the names, or "not significant (n = ..; the smallest p this
+    test can give is ..)", never "no difference") and ``better`` (the better side
     when the difference is significant and the metric has a better direction: lower for J, errors and
     costs, higher for accuracies; see :func:`better_direction`).
+
+    Warns :class:`UnattainableAlpha` when no row could pass: Holm rejects nothing unless the smallest p
+    of a family, times the family's size m, is below alpha, so when ``m * min_p >= alpha`` for every
+    row of every family, no data could give a significant row.
     """
     _check_metric(df, metric)
     within = _within(df, by, within)
@@ -230,16 +279,24 @@ def pairwise(df: pd.DataFrame, metric: str, by: str = "method", within: Sequence
         raise ValueError(f"no two {by} values share a problem ({', '.join(within)}): nothing to compare")
     if family == "all" or not within:
         table["p_holm"] = holm(table["p"])
+        size = np.full(len(table), len(table))
     else:
         table["p_holm"] = table.groupby(within, sort=False)["p"].transform(holm)
+        size = table.groupby(within, sort=False)["p"].transform("size").to_numpy()
+    if np.all(size * table["min_p"].to_numpy() >= alpha):
+        worst = table.loc[table["min_p"].idxmin()]
+        warnings.warn(f"no comparison can be significant at {alpha:g}: the smallest p these tests can give is "
+                      f"{worst['min_p']:.2g} (n = {worst['n']}), times {int(size.max())} comparison(s) under "
+                      f"Holm's correction; more seeds are needed", UnattainableAlpha, stacklevel=2)
     significant = table["p_holm"] < alpha
     lower = table["sign"] < 0
-    table["verdict"] = np.where(~significant, f"no difference at {alpha:g}",
+    quiet = [not_significant(n, q) for n, q in zip(table["n"], table["min_p"])]
+    table["verdict"] = np.where(~significant, quiet,
                                 np.where(lower, table["a"].astype(str) + " < " + table["b"].astype(str),
                                          table["a"].astype(str) + " > " + table["b"].astype(str)))
     wins_a = lower if direction < 0 else ~lower
     table["better"] = np.where(significant & (direction != 0), np.where(wins_a, table["a"], table["b"]), "")
-    order = [*within, "a", "b", "test", "n", "median_diff", "p", "p_holm", "a12", "verdict", "better"]
+    order = [*within, "a", "b", "test", "n", "median_diff", "p", "min_p", "p_holm", "a12", "verdict", "better"]
     return table[order].reset_index(drop=True)
 
 
@@ -447,12 +504,21 @@ def rank_summary(df: pd.DataFrame, metric: str, by: str = "method", within: Sequ
                        nemenyi, float(q * math.sqrt(k * (k + 1) / (6 * n))), alpha)
 
 
+MIN_N_INTERVAL = 8
+"""Fewer values than this get no interval: a bootstrap over a handful of values is close to their range."""
+
+
 def ci_summary(df: pd.DataFrame, metrics: Sequence[str], group: Sequence[str] = DESIGN, confidence: float = 0.95,
-               n_resamples: int = 10_000, seed: int = 0) -> pd.DataFrame:
-    """Per group: ``runs``, and for each metric its median over seeds with a bootstrap interval of the
-    median (``<m>_median``, ``<m>_low``, ``<m>_high``; NaN bounds below 2 values). See :func:`bootstrap_ci`."""
+               n_resamples: int = 10_000, seed: int = 0, min_n: int = MIN_N_INTERVAL) -> pd.DataFrame:
+    """Per group: ``runs``, and for each metric its median over seeds (``<m>_median``), the number of
+    values ``<m>_n``, their range ``<m>_min``, ``<m>_max``, and from ``min_n`` values on a bootstrap
+    interval of the median (``<m>_low``, ``<m>_high``; NaN below ``min_n``) with ``<m>_interval`` naming
+    it: "BCa", "percentile" (where BCa is undefined), "equal" (all values alike), or "range" (below
+    ``min_n``: no interval, the range and n instead). See :func:`bootstrap_ci`."""
     for m in metrics:
         _check_metric(df, m)
+    if not isinstance(min_n, int | np.integer) or min_n < 2:
+        raise ValueError(f"min_n must be an integer of at least 2, got {min_n!r}")
     ok = _ok(df)
     rows = []
     for values, part in ok.groupby(list(group), sort=True):
@@ -460,7 +526,13 @@ def ci_summary(df: pd.DataFrame, metrics: Sequence[str], group: Sequence[str] = 
         for m in metrics:
             x = part[m].dropna().to_numpy(float)
             x = x[np.isfinite(x)]
-            low, high = bootstrap_ci(x, "median", confidence, n_resamples, seed) if len(x) >= 2 else (np.nan,) * 2
-            row.update({f"{m}_median": np.median(x) if len(x) else np.nan, f"{m}_low": low, f"{m}_high": high})
+            low = high = np.nan
+            kind = "range"
+            if len(x) >= min_n:
+                ci = bootstrap_ci(x, "median", confidence, n_resamples, seed)
+                low, high, kind = ci.low, ci.high, ci.kind
+            row.update({f"{m}_median": np.median(x) if len(x) else np.nan, f"{m}_low": low, f"{m}_high": high,
+                        f"{m}_n": len(x), f"{m}_min": x.min() if len(x) else np.nan,
+                        f"{m}_max": x.max() if len(x) else np.nan, f"{m}_interval": kind})
         rows.append(row)
     return pd.DataFrame(rows)

@@ -33,29 +33,65 @@ CAPTIONS = {
 }
 
 
-def _cell(value: float, low: float, high: float, digits: int) -> str:
-    if not np.isfinite(value):
+ROUNDING = 1e-12
+"""Magnitudes below this (for quantities of order one, so relative to them) are rounding, not findings."""
+
+CI_LEGEND = {
+    "BCa": "BCa: bias-corrected and accelerated bootstrap interval of the median",
+    "percentile": "pct: percentile bootstrap interval, where BCa is undefined for the values",
+    "equal": "all equal: every value alike",
+    "range": "range: too few values for an interval, their min-max and n instead",
+}
+
+
+def number(x: float, digits: int = 4, floor: float = ROUNDING) -> str:
+    """``x`` to ``digits`` significant figures; a nonzero magnitude below ``floor`` prints as ``< 1e-12``
+    (``> -1e-12`` when negative): rounding noise changes between machines and is not a value."""
+    if not np.isfinite(x):
+        return "" if np.isnan(x) else f"{x}"
+    if x != 0 and abs(x) < floor:
+        return f"< {floor:g}" if x > 0 else f"> -{floor:g}"
+    return f"{x:.{digits}g}"
+
+
+def interval_cell(median: float, low: float, high: float, kind: str, n: int, lo: float, hi: float,
+                  digits: int = 4) -> str:
+    """One table cell saying which interval it holds: ``median [low, high] BCa`` (or ``pct``),
+    ``median (all n equal)``, or below the interval's n ``median (range lo-hi, n = 3)``."""
+    if not np.isfinite(median):
         return ""
-    if not (np.isfinite(low) and np.isfinite(high)):
-        return f"{value:.{digits}g}"
-    return f"{value:.{digits}g} [{low:.{digits}g}, {high:.{digits}g}]"
+    m = number(median, digits)
+    if kind in ("BCa", "percentile"):
+        return f"{m} [{number(low, digits)}, {number(high, digits)}] {'BCa' if kind == 'BCa' else 'pct'}"
+    if kind == "equal":
+        return f"{m} (all {n} equal)"
+    if n < 2:
+        return f"{m} (n = {n})"
+    return f"{m} (range {number(lo, digits)} to {number(hi, digits)}, n = {n})"
 
 
 def format_ci_table(summary: pd.DataFrame, fmt: str = "markdown", digits: int = 4) -> str:
-    """Render :func:`stats.ci_summary`: csv keeps every column; markdown and latex show ``median [low, high]``."""
+    """Render :func:`stats.ci_summary`: csv keeps every column; markdown and latex show one
+    :func:`interval_cell` per metric, markdown followed by a legend of the interval kinds used."""
     if fmt not in FORMATS:
         raise ValueError(f"format must be one of {FORMATS}, got {fmt!r}")
     if fmt == "csv":
         return summary.to_csv(index=False)
-    shown = summary[[c for c in summary.columns if not c.endswith(("_median", "_low", "_high"))]].copy()
-    for col in summary.columns:
-        if col.endswith("_median"):
-            name = col[: -len("_median")]
-            shown[name] = [_cell(m, lo, hi, digits) for m, lo, hi in
-                           zip(summary[col], summary[f"{name}_low"], summary[f"{name}_high"])]
+    parts = ("_median", "_low", "_high", "_n", "_min", "_max", "_interval")
+    names = [c[: -len("_median")] for c in summary.columns if c.endswith("_median")]
+    shown = summary[[c for c in summary.columns if not any(c == f"{m}{p}" for m in names for p in parts)]].copy()
+    kinds = set()
+    for name in names:
+        cols = [summary[f"{name}{p}"] for p in ("_median", "_low", "_high", "_interval", "_n", "_min", "_max")]
+        shown[name] = [interval_cell(*cell, digits) for cell in zip(*cols)]
+        kinds |= set(summary[f"{name}_interval"])
     if "lam" in shown.columns:
         shown["lam"] = shown["lam"].map(lambda x: f"{x:g}")
-    return shown.to_markdown(index=False) if fmt == "markdown" else shown.to_latex(index=False)
+    if fmt == "latex":
+        return shown.to_latex(index=False)
+    legend = "; ".join(CI_LEGEND[k] for k in CI_LEGEND if k in kinds)
+    return (shown.to_markdown(index=False) + f"\n\nCells: median over seeds; {legend}; values below "
+            f"{ROUNDING:g} in magnitude print as < {ROUNDING:g} (rounding).")
 
 
 def format_pairwise(table: pd.DataFrame, fmt: str = "markdown", digits: int = 3) -> str:
@@ -67,7 +103,8 @@ def format_pairwise(table: pd.DataFrame, fmt: str = "markdown", digits: int = 3)
     shown = table.copy()
     for col in shown.columns:
         if pd.api.types.is_float_dtype(shown[col]):
-            shown[col] = shown[col].map(lambda x: "" if pd.isna(x) else f"{x:.{digits}g}")
+            floor = 0.0 if col.startswith(("p", "min_p")) else ROUNDING  # a tiny p is a finding, a tiny difference not
+            shown[col] = shown[col].map(lambda x, f=floor: number(x, digits, f))
     return shown.to_markdown(index=False) if fmt == "markdown" else shown.to_latex(index=False)
 
 

@@ -29,7 +29,7 @@ from .network import HIDDEN_ACTIVATIONS
 from .registry import METHODS, PluginError, get_method, import_plugins
 
 TOP_LEVEL_KEYS = ("name", "plugins", "datasets", "hidden", "methods", "lams", "seeds", "budget", "options",
-                  "variants", "test_size", "val_size", "split_seed", "activation", "device")
+                  "variants", "test_size", "val_size", "split_seed", "activation", "device", "penalize_biases")
 
 
 MAX_SEED = 2**32 - 1  # the largest random_state scikit-learn's splitters accept
@@ -55,6 +55,7 @@ class RunSpec:
     val_size: float = 0.0
     source: CSVSource | None = None  # a CSV data set's file, target, task and classes; None: built-in
     device: str | None = None  # the objective's device ("cpu", "cuda", "cuda:1"); None: numpy
+    penalize_biases: bool = False  # the penalty over all parameters (Objective's variant), not the standard J
 
     def _fields(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
@@ -63,6 +64,8 @@ class RunSpec:
             del d["source"]  # so built-in data sets keep the keys they had before CSV sources
         if self.device is None:
             del d["device"]  # so numpy runs keep the keys they had before devices
+        if not self.penalize_biases:
+            del d["penalize_biases"]  # likewise: the standard J keeps its keys
         return d
 
     def canonical(self) -> str:
@@ -162,6 +165,7 @@ class Sweep:
     val_size: float = 0.0  # fraction of all items held out for validation
     split_seed: int | None = None  # None: each run's split is drawn from its own seed
     activation: str = "tanh"
+    penalize_biases: bool = False  # every run's penalty over all parameters, biases included
     plugins: tuple[str, ...] = ()  # modules imported before the config is checked, and in every worker
     plugin_path: tuple[str, ...] = ()  # folders the plugins are looked for in first: the config file's
     sources: Mapping[str, CSVSource] = field(default_factory=dict)  # the CSV data sets, by name
@@ -264,6 +268,9 @@ class Sweep:
                 check_device(device)
             except (TypeError, ValueError) as exc:
                 raise _fail(where, f"device: {exc}") from None
+        penalize_biases = cfg.get("penalize_biases", False)
+        if not isinstance(penalize_biases, bool):
+            raise _fail(where, f"penalize_biases must be true or false, got {penalize_biases!r}")
         options = cfg.get("options", {})
         if not isinstance(options, dict):
             raise _fail(where, f"options must be a table, got {options!r}")
@@ -278,7 +285,8 @@ class Sweep:
                     methods=tuple(methods), lams=tuple(float(x) for x in lams), seeds=tuple(seeds),
                     budget=float(budget), options=options, variants=variants, test_size=float(test_size),
                     val_size=float(val_size), split_seed=split_seed, activation=activation,
-                    plugins=tuple(plugins), plugin_path=plugin_path, sources=sources, notes=notes, device=device)
+                    penalize_biases=penalize_biases, plugins=tuple(plugins), plugin_path=plugin_path,
+                    sources=sources, notes=notes, device=device)
         # resolve the options of every method, variant and [options] table now (used or not), so
         # typos surface before any run
         for m in dict.fromkeys([*sweep.methods, *options, *variants]):
@@ -330,7 +338,8 @@ class Sweep:
             RunSpec(dataset=d, hidden=h, method=m, base_method=self.base_method(m), options=opts[m],
                     lam=lam, seed=s, split_seed=s if self.split_seed is None else self.split_seed,
                     budget=self.budget, test_size=self.test_size, activation=self.activation,
-                    val_size=self.val_size, source=self.sources.get(d), device=self.device)
+                    val_size=self.val_size, source=self.sources.get(d), device=self.device,
+                    penalize_biases=self.penalize_biases)
             for d, h, m, lam, s in itertools.product(self.datasets, self.hidden, self.methods,
                                                      self.lams, self.seeds)
         ]

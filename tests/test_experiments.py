@@ -164,13 +164,16 @@ def test_adam_vs_adamw_grid_leaves_out_torch_cells_that_zero_the_weights():
         grid_parts(config, "full")
 
 
-def test_l2_meanings_pair_distance_is_relative_to_the_second_setting():
+def test_l2_meanings_compares_what_the_networks_compute_relative_to_the_second():
     import numpy as np
 
-    from swarmreg.experiments.l2_meanings import pair_distance
-    runs = pd.DataFrame({"method": ["a", "a", "b", "b"], "seed": [0, 1, 0, 1], "key": ["a0", "a1", "b0", "b1"]})
-    weights = {"a0": np.array([3.0, 4.0]), "b0": np.array([0.0, 5.0]), "a1": np.ones(2), "b1": np.ones(2)}
-    np.testing.assert_allclose(pair_distance(runs, weights, "a", "b"), [np.hypot(3, 1) / 5, 0.0])
+    from swarmreg.experiments.l2_meanings import compare
+    za = np.array([[1.0, 0.0], [0.0, 1.0], [2.0, 0.0], [0.0, 3.0]])
+    zb = np.array([[1.0, 0.0], [1.0, 0.0], [2.0, 0.0], [0.0, 3.0]])  # one of four items classified otherwise
+    out = compare(za, zb, np.array([3.0, 4.0]), np.array([0.0, 5.0]))
+    assert out["agreement"] == 0.75
+    assert out["logit_distance"] == pytest.approx(np.sqrt(2) / np.linalg.norm(zb))
+    assert out["weight_distance"] == pytest.approx(np.hypot(3, 1) / 5)
 
 
 def test_reference_ert_uses_each_problems_reference():

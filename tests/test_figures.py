@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from swarmreg import report
+from swarmreg.figstyle import method_style
 from swarmreg.report import lam_axis, plt
 
 
@@ -53,21 +54,30 @@ def test_without_zero_the_axis_stays_logarithmic():
 
 
 def test_plot_lam_path_uses_it_and_names_its_bars(tmp_path, monkeypatch):
-    figures = []
+    figures, captions = [], []
 
     def keep(fig, path, caption):
         figures.append(fig)
+        captions.append(caption)
         return path
 
     monkeypatch.setattr(report, "save_figure", keep)
     rng = np.random.default_rng(0)
     rows = [{"dataset": "iris", "hidden": "[4]", "method": m, "lam": lam, "seed": s, "status": "budget",
-             "test_accuracy": rng.uniform(0.8, 1), "test_mse": np.nan, "weight_norm": rng.uniform(1, 5)}
+             "test_accuracy": rng.uniform(0.8, 1), "test_mse": np.nan,
+             "weight_norm": rng.uniform(1, 5) / (1 + 1e3 * lam),
+             "bias_norm": rng.uniform(1, 2)}
             for m in ("pso", "backprop") for lam in (0.0, 0.01) for s in range(3)]
     report.plot_lam_path(pd.DataFrame(rows), tmp_path)
     [fig] = figures
     for ax in fig.axes:
         assert ax.get_xscale() == "symlog" and "0" in tick_labels(ax) and "0.001" not in tick_labels(ax)
-    assert "bars: 95% bootstrap interval" in fig._suptitle.get_text()
+    assert [ax.get_ylabel() for ax in fig.axes] == ["test accuracy", "non-bias weight norm", "bias norm"]
+    assert [ax.get_yscale() for ax in fig.axes] == ["linear", "log", "linear"]  # norms over decades: log
+    assert "bars: range over seeds (n < 8: no interval)" in fig._suptitle.get_text()  # 3 seeds: no interval
+    assert "otherwise the min-max range of its runs" in captions[0] and "3 finished runs per point" in captions[0]
     assert sorted(t.get_text() for t in fig.axes[0].get_legend().get_texts()) == ["backprop", "pso"]
+    lines = {c.get_label(): c.lines[0] for c in fig.axes[1].containers}  # errorbar containers, one per method
+    assert lines["pso"].get_color() == method_style("pso")["color"]
+    assert lines["pso"].get_marker() == method_style("pso")["marker"]
     plt.close(fig)

@@ -287,3 +287,30 @@ def test_objective_does_not_mutate_its_argument():
     obj.gradient(w)
     obj.error_and_gradient(w, np.arange(5))
     np.testing.assert_array_equal(w, w0)
+
+
+def test_penalize_biases_puts_every_parameter_into_the_penalty_and_its_gradient():
+    from swarmreg.testing import problem
+    standard = problem(lam=0.1)
+    obj = sr.Objective(standard.net, standard.X, standard.y, lam=0.1, penalize_biases=True)
+    w = np.random.default_rng(3).normal(size=obj.net.n_params)
+    assert obj.penalty(w) == pytest.approx(0.1 * np.sum(w**2))
+    assert standard.penalty(w) == pytest.approx(0.1 * np.sum(w[obj.net.weight_mask] ** 2))
+    assert obj(w) == pytest.approx(obj.error(w) + 0.1 * np.sum(w**2))
+    np.testing.assert_allclose(obj(np.stack([w, 2 * w])), [obj(w), obj(2 * w)], rtol=1e-12)
+    _, g_error = obj.error_and_gradient(w)
+    np.testing.assert_allclose(obj.gradient(w), g_error + 0.2 * w, rtol=1e-12)
+    np.testing.assert_allclose(obj.fun_and_gradient(w)[1], g_error + 0.2 * w, rtol=1e-12)
+    assert obj.penalty_mask.all() and not standard.penalty_mask.all()
+    with pytest.raises(TypeError, match="penalize_biases must be True or False, got 'yes'"):
+        sr.Objective(standard.net, standard.X, standard.y, penalize_biases="yes")
+
+
+def test_coupled_backprop_shrinks_the_biases_only_when_they_are_penalized():
+    from swarmreg.testing import problem
+    standard = problem(lam=1.0)
+    biased = sr.Objective(standard.net, standard.X, standard.y, lam=1.0, penalize_biases=True)
+    x0 = standard.net.init(np.random.default_rng(0))
+    bias = ~standard.net.weight_mask
+    runs = [sr.minimize(obj, "backprop", budget=3000, seed=0, x0=x0) for obj in (standard, biased)]
+    assert np.linalg.norm(runs[1].x[bias]) < 0.5 * np.linalg.norm(runs[0].x[bias])

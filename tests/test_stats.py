@@ -78,7 +78,33 @@ def test_pairwise_corrects_over_the_whole_table_and_verdicts_follow_the_directio
     norms = stats.pairwise(runs(rows).assign(weight_norm=lambda d: d["fun"]), "weight_norm")
     assert (norms["better"] == "").all()  # a norm has no better side
     same = stats.pairwise(runs(rows).assign(fun=1.0), "fun")
-    assert (same["verdict"] == "no difference at 0.05").all() and (same["p"] == 1).all()
+    assert not same["verdict"].str.contains("no difference").any() and (same["p"] == 1).all()
+    assert same["verdict"].str.startswith("not significant (n = 10;").all()
+
+
+@pytest.mark.parametrize("test, n_a, n_b, expected", [
+    ("wilcoxon", 2, None, 0.5), ("wilcoxon", 5, None, 1 / 16), ("wilcoxon", 0, None, 1.0),
+    ("mann-whitney", 2, 2, 2 / 6), ("mann-whitney", 3, 4, 2 / 35)])
+def test_smallest_p_is_what_scipy_gives_on_fully_separated_samples(test, n_a, n_b, expected):
+    assert stats.smallest_p(test, n_a, n_b) == pytest.approx(expected)
+    if n_a and test == "wilcoxon":
+        assert st.wilcoxon(np.arange(1.0, n_a + 1)).pvalue == pytest.approx(expected)
+    elif n_a:
+        assert st.mannwhitneyu(np.arange(n_a), np.arange(n_a, n_a + n_b)).pvalue == pytest.approx(expected)
+
+
+def test_two_seeds_read_not_significant_with_the_smallest_p_and_warn():
+    df = runs([{"method": m, "seed": s, "fun": float(s) + (m == "b")} for m in ("a", "b") for s in range(2)])
+    with pytest.warns(stats.UnattainableAlpha, match="smallest p these tests can give is 0.5 .n = 2."):
+        table = stats.pairwise(df, "fun")
+    assert table["verdict"].tolist() == ["not significant (n = 2; the smallest p this test can give is 0.5)"]
+    assert table["min_p"].tolist() == [0.5]
+
+
+def test_no_warning_when_a_p_could_pass(recwarn):
+    df = runs([{"method": m, "seed": s, "fun": float(s) + (m == "b")} for m in ("a", "b") for s in range(6)])
+    stats.pairwise(df, "fun")  # 2 / 2^6 = 0.031 < 0.05: the test can reject
+    assert not [w for w in recwarn if w.category is stats.UnattainableAlpha]
 
 
 def test_pairwise_refuses_bad_arguments():
@@ -228,3 +254,15 @@ def test_ci_summary_cells_are_bootstrap_intervals_of_the_median():
     row = stats.ci_summary(df, ["fun"], n_resamples=500).iloc[0]
     assert row["fun_median"] == 3.5 and row["runs"] == 8
     assert (row["fun_low"], row["fun_high"]) == stats.bootstrap_ci(df["fun"], n_resamples=500)
+    assert row["fun_interval"] == "BCa" and row["fun_n"] == 8
+
+
+def test_ci_summary_gives_no_interval_below_min_n_but_the_range_and_n():
+    df = runs([{"method": "a", "seed": s, "fun": float(v)} for s, v in enumerate([3, 1, 4, 1, 5, 9, 2])])
+    row = stats.ci_summary(df, ["fun"], n_resamples=500).iloc[0]  # 7 values: below the default 8
+    assert np.isnan(row["fun_low"]) and np.isnan(row["fun_high"]) and row["fun_interval"] == "range"
+    assert (row["fun_min"], row["fun_max"], row["fun_n"]) == (1.0, 9.0, 7)
+    row = stats.ci_summary(df, ["fun"], n_resamples=500, min_n=7).iloc[0]
+    assert row["fun_interval"] in ("BCa", "percentile") and row["fun_low"] <= 3 <= row["fun_high"]
+    with pytest.raises(ValueError, match="min_n must be an integer of at least 2, got 1"):
+        stats.ci_summary(df, ["fun"], min_n=1)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import tomllib
 
 import numpy as np
@@ -65,12 +66,8 @@ def test_stats_prints_the_pairwise_table(store, capsys):
 def test_table_ci_cells_hold_the_median_and_its_interval(store, capsys):
     code, out, err = run(["table", store, "--ci", "--metrics", "fun", "weight_norm"], capsys)
     assert code == 0, err
-    rows = out.strip().splitlines()[2:]
+    rows = out.split("\n\n")[0].strip().splitlines()[2:]
     assert len(rows) == 6
-    df = sr.load_results(store)
-    first = df[(df["method"] == "backprop") & (df["lam"] == 0.0)]["fun"]
-    low, high = sr.stats.bootstrap_ci(first)
-    assert f"{first.median():.4g} [{low:.4g}, {high:.4g}]" in rows[0]
 
 
 def test_plot_profiles_writes_the_figures(store, tmp_path, capsys):
@@ -127,3 +124,33 @@ def test_stats_ecdf_saves_the_figure_and_its_caption(store, tmp_path, capsys):
     caption = (tmp_path / "fig" / "ecdf.txt").read_text()
     assert caption.startswith("Runtime ECDF") and "1e-7" in caption
     assert err.split() == [str(tmp_path / "fig" / "ecdf.png"), str(tmp_path / "fig" / "ecdf.txt")]
+
+
+def test_stats_on_two_seeds_says_not_significant_and_warns(tmp_path, capsys):
+    out = tmp_path / "two"
+    cfg = tomllib.loads(CONFIG.replace("seeds = [0, 1, 2]", "seeds = [0, 1]").replace("[0.0, 0.1]", "[0.1]"))
+    sr.run_sweep(sr.Sweep.from_dict(cfg), out, executor="serial", progress=False)
+    code, printed, err = run(["stats", out], capsys)
+    assert code == 0 and "no difference" not in printed
+    assert printed.count("not significant (n = 2; the smallest p this test can give is 0.5)") == 3
+    assert err.splitlines() == ["swarmreg: warning: no comparison can be significant at 0.05: the smallest p these "
+                                "tests can give is 0.5 (n = 2), times 3 comparison(s) under Holm's correction; "
+                                "more seeds are needed"]
+
+
+def test_table_ci_shows_the_range_below_eight_seeds_and_names_each_interval(store, capsys):
+    code, out, err = run(["table", store, "--ci", "--metrics", "fun"], capsys)
+    assert code == 0, err
+    df = sr.load_results(store)
+    first = df[(df["method"] == "backprop") & (df["lam"] == 0.0)]["fun"]
+    assert f"{first.median():.4g} (range {first.min():.4g} to {first.max():.4g}, n = 3)" in out
+    assert not re.search(r"\] (BCa|pct)", out)  # no interval from 3 values
+    assert "range: too few values for an interval" in out
+
+
+def test_interval_cells_say_which_interval_and_hide_rounding():
+    from swarmreg.stats_report import interval_cell, number
+    assert interval_cell(1.0, 0.5, 2.0, "BCa", 10, 0.1, 3.0) == "1 [0.5, 2] BCa"
+    assert interval_cell(1.0, 0.5, 2.0, "percentile", 10, 0.1, 3.0) == "1 [0.5, 2] pct"
+    assert interval_cell(4.32e-18, 1e-19, 5e-18, "BCa", 10, 0.0, 1e-17) == "< 1e-12 [< 1e-12, < 1e-12] BCa"
+    assert number(-3e-16) == "> -1e-12" and number(0.0) == "0" and number(2.5e-12) == "2.5e-12"

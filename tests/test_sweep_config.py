@@ -301,3 +301,16 @@ def test_a_typo_in_the_options_of_an_unused_method_is_refused():
     with pytest.raises(sr.ConfigError, match="unknown option 'lrr'.*did you mean 'lr'"):
         sr.Sweep.from_dict({"name": "x", "datasets": ["iris"], "hidden": [[4]], "methods": ["pso"], "lams": [0.0],
                             "seeds": [0], "budget": 100, "options": {"backprop": {"lrr": 1}}})
+
+
+def test_penalize_biases_reaches_the_objective_and_leaves_standard_keys_alone():
+    from swarmreg.execute import problem
+    base = {"name": "b", "datasets": ["iris"], "hidden": [[3]], "methods": ["backprop"], "lams": [0.1],
+            "seeds": [0], "budget": 100}
+    [standard] = sr.Sweep.from_dict(base).runs()
+    [biased] = sr.Sweep.from_dict({**base, "penalize_biases": True}).runs()
+    assert "penalize_biases" not in standard.canonical() and standard.key != biased.key
+    assert type(biased).from_json(biased.canonical()) == biased
+    assert problem(biased)[1].penalize_biases and not problem(standard)[1].penalize_biases
+    with pytest.raises(sr.ConfigError, match="penalize_biases must be true or false, got 1"):
+        sr.Sweep.from_dict({**base, "penalize_biases": 1})

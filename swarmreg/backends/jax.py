@@ -62,7 +62,7 @@ class DeviceEvaluator:
     """
 
     def __init__(self, net: Network, X: np.ndarray, targets: np.ndarray, loss: str, precision: str,
-                 device: jax.Device, lam: float):
+                 device: jax.Device, lam: float, penalty_mask: np.ndarray):
         self.net, self.loss, self.precision, self.device, self.lam = net, loss, precision, device, lam
         self.dtype = np.dtype("float64" if precision == "float64" else "float32")
         self._gemm_dtype = jnp.bfloat16 if precision == "bfloat16" else None
@@ -73,7 +73,7 @@ class DeviceEvaluator:
             self.X = jax.device_put(np.asarray(X, self.dtype), device)
             self.targets = jax.device_put(np.asarray(targets, np.int32 if loss == "cross_entropy" else self.dtype),
                                           device)
-            self.mask = jax.device_put(np.asarray(net.weight_mask, self.dtype), device)
+            self.mask = jax.device_put(np.asarray(penalty_mask, self.dtype), device)
         self._swarm = jax.jit(self._swarm_errors)
         self._batch = jax.jit(self._batch_errors)
         self._grad = jax.jit(jax.value_and_grad(self._one_error))

@@ -124,7 +124,7 @@ def _es_step(theta, W, J, eps, m, v, t, decay, lam_mask, lr, beta1, beta2, adam_
 def openai_es(budget: Budget, x0: np.ndarray, rng: np.random.Generator, opts) -> tuple[np.ndarray, str, str]:
     """OpenAI-ES on the device: the numpy method's generations, ``eps`` drawn from a JAX key."""
     problem = budget.problem
-    mask = np.asarray(problem.weight_mask, problem.dtype)
+    mask = np.asarray(problem.penalty_mask, problem.dtype)
     gradient_l2 = opts.l2 == "gradient"
     generations, last_pairs = 0, opts.population
     with jax.enable_x64(True):
@@ -155,7 +155,7 @@ def epochs(budget: Budget, x0: np.ndarray, rng: np.random.Generator, opts, metho
     problem = budget.problem
     core = optax.trace(decay=opts.momentum) if method == "backprop" else \
         optax.scale_by_adam(b1=opts.betas[0], b2=opts.betas[1], eps=opts.eps)
-    mask = np.asarray(problem.weight_mask, problem.dtype)
+    mask = np.asarray(problem.penalty_mask, problem.dtype)
     parts = []
     if opts.decay == "coupled" and problem.lam != 0.0:
         parts.append(optax.add_decayed_weights(_to_device(budget, 2.0 * problem.lam * mask)))

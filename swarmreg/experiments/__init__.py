@@ -69,7 +69,9 @@ def reproduce(out: str | Path = DEFAULT_OUT, profile: str = "full", workers: int
     header = [
         "# swarmreg report",
         f"Made by `{command}` (profile `{profile}`). Every number below is read from the run stores "
-        f"`<experiment>/runs.sqlite` made by that command; rerunning it resumes or reproduces them bit for bit.",
+        f"`<experiment>/runs.sqlite` made by that command; rerunning it resumes them, and reproduces them bit for "
+        "bit only on the same machine with the same BLAS (another machine's rerun agrees to rounding, not to the "
+        "bit); values below 1e-12 print as < 1e-12 for that reason.",
         "Seeds: each run's seed fixes its optimizer's randomness and, unless the experiment fixes a `split_seed`, "
         "its train/test split; the seeds of each experiment are listed in its section and in "
         "`swarmreg/experiments/configs/`.",

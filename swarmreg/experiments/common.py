@@ -21,12 +21,13 @@ import numpy as np
 import pandas as pd
 
 from ..execute import problem
+from ..figstyle import caption_path
 from ..provenance import mixed_note
 from ..reference import reference_minimum
 from ..report import format_table
 from ..runner import run_specs
-from ..stats import bootstrap_ci, ci_summary, ert, first_hit
-from ..stats_report import format_ci_table
+from ..stats import MIN_N_INTERVAL, bootstrap_ci, ci_summary, ert, first_hit
+from ..stats_report import format_ci_table, interval_cell, number
 from ..store import load_results, load_traces, load_weights
 from ..sweep import RunSpec, Sweep
 
@@ -107,16 +108,19 @@ def write_table(table: pd.DataFrame, folder: Path, stem: str, digits: int = 4) -
     table.to_csv(folder / f"{stem}.csv", index=False)
     if any(c.endswith("_mean") for c in table.columns):
         md = format_table(table, "markdown", digits)
-    else:
-        md = table.to_markdown(index=False, floatfmt=f".{digits}g")
+    else:  # rounding-level values as "< 1e-12" (they differ between machines)
+        shown = table.copy()
+        for col in shown.columns:
+            if pd.api.types.is_float_dtype(shown[col]):
+                shown[col] = shown[col].map(lambda x: number(x, digits))
+        md = shown.to_markdown(index=False)
     (folder / f"{stem}.md").write_text(md + "\n")
     return md
 
 
-CI_NOTE = "Median over seeds [95% bootstrap interval of the median (BCa, or percentile where BCa is undefined)]:"
-LAM_PATH_CAPTION = ("*Figures: median over seeds against lam; error bars are 95% bootstrap intervals of the median "
-                    "(BCa, 10,000 resamples).*")
-CONVERGENCE_CAPTION = "*Convergence figures: median best J so far over seeds; the band is the interquartile range.*"
+CI_NOTE = (f"Median over seeds; from {MIN_N_INTERVAL} seeds on with its 95% bootstrap interval of the median, each "
+           "cell naming it (BCa, or pct: percentile where BCa is undefined), below that the range and n (no "
+           "interval from so few values):")
 TEST_NAMES = {"wilcoxon": "Wilcoxon signed-rank, paired on seed", "mann-whitney": "Mann-Whitney U"}
 
 
@@ -138,24 +142,26 @@ def cite(test: str, n: int, family: int) -> str:
                                                       "comparisons" if family > 1 else ", two-sided p"))
 
 
-def smallest_wilcoxon_p(n: int) -> float:
-    """The smallest two-sided p the exact signed-rank test can give on n pairs: 2 / 2^n."""
-    return 2.0 * 0.5 ** n
-
-
 def median_ci(values: pd.Series | np.ndarray, digits: int = 3) -> str:
-    """``median [low, high]``: the median with its 95% bootstrap interval (the median alone below 2 values)."""
+    """The median with its 95% bootstrap interval and its kind from MIN_N_INTERVAL values on, the range
+    and n below (:func:`swarmreg.stats_report.interval_cell`)."""
     x = np.asarray(values, dtype=float)
     x = x[np.isfinite(x)]
-    if len(x) < 2:
-        return f"{np.median(x):.{digits}g}" if len(x) else "n/a"
-    low, high = bootstrap_ci(x)
-    return f"{np.median(x):.{digits}g} [{low:.{digits}g}, {high:.{digits}g}]"
+    if not len(x):
+        return "n/a"
+    ci = bootstrap_ci(x) if len(x) >= MIN_N_INTERVAL else None
+    return interval_cell(float(np.median(x)), *(ci or (np.nan, np.nan)), ci.kind if ci else "range", len(x),
+                         float(x.min()), float(x.max()), digits)
 
 
 def figure_links(paths: list[Path], report_dir: Path, caption: str | None = None) -> str:
-    links = "\n".join(f"![{p.stem}]({p.relative_to(report_dir).as_posix()})" for p in paths)
-    return links if caption is None else f"{links}\n\n{caption}"
+    """Each figure's link followed by its caption (the ``.txt`` saved beside it), then ``caption``."""
+    blocks = []
+    for p in paths:
+        text = caption_path(p).read_text().strip() if caption_path(p).is_file() else ""
+        blocks.append(f"![{p.stem}]({p.relative_to(report_dir).as_posix()})" + (f"\n\n*{text}*" if text else ""))
+    links = "\n\n".join(blocks)
+    return links if not caption else f"{links}\n\n{caption}"
 
 
 def hit_stats(costs: pd.Series) -> dict[str, float]:

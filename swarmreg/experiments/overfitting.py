@@ -12,7 +12,6 @@ from ..report import plot_lam_path
 from ..stats import holm, two_sample_test
 from .common import (
     CI_NOTE,
-    LAM_PATH_CAPTION,
     Section,
     build_specs,
     cite,
@@ -54,8 +53,9 @@ def gain_tests(runs: pd.DataFrame, chosen: pd.DataFrame) -> pd.DataFrame:
         zero = mine[mine["lam"] == mine["lam"].min()].set_index("seed")["test_accuracy"]
         seeds = picked.index.intersection(zero.index)
         res = two_sample_test(picked[seeds].to_numpy(), zero[seeds].to_numpy(), paired=True)
-        rows.append({"method": r.method, "n": res["n"], "median_gain": res["median_diff"], "p": res["p"]})
-    table = pd.DataFrame(rows, columns=["method", "n", "median_gain", "p"])
+        rows.append({"method": r.method, "n": res["n"], "median_gain": res["median_diff"], "p": res["p"],
+                     "min_p": res["min_p"]})
+    table = pd.DataFrame(rows, columns=["method", "n", "median_gain", "p", "min_p"])
     table["p_holm"] = holm(table["p"])
     return table.set_index("method")
 
@@ -78,7 +78,9 @@ def run(out: Path, profile: str = "full", workers: int | None = None, progress: 
             return "picked lam = 0, nothing to test"
         t = tests.loc[method]
         return (f"median paired gain {t['median_gain']:+.3f}, p = {t['p_holm']:.2g}: "
-                + ("significant at 0.05" if t["p_holm"] < 0.05 else "not significant at 0.05"))
+                + ("significant at 0.05" if t["p_holm"] < 0.05 else
+                   f"a gain is not shown at 0.05 (n = {int(t['n'])}; the smallest p the test can give is "
+                   f"{t['min_p']:.2g})"))
     section.add(
         f"Noisy teacher data (20% of labels redrawn), about {n_train} training items, "
         f"a hidden layer of {specs[0].hidden[0]} units, "
@@ -89,5 +91,5 @@ def run(out: Path, profile: str = "full", workers: int | None = None, progress: 
         + ", ".join(f"{r.method} {r.gain:+.3f} ({tested(r.method)})" for r in gaps.itertuples())
         + (f" ({cite('wilcoxon', int(tests['n'].min()), len(tests))}; the lam is picked on the validation split, "
            "the test split is untouched by the pick)." if len(tests) else "."),
-        CI_NOTE, table, figure_links(figures, out, LAM_PATH_CAPTION))
+        CI_NOTE, table, figure_links(figures, out))
     return section

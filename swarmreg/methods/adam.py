@@ -77,7 +77,7 @@ def run(budget: Budget, x0: np.ndarray, rng: np.random.Generator,
         from ..backends.jax_methods import epochs
         return epochs(budget, x0, rng, opts, "adam")
     problem = budget.problem
-    mask = problem.weight_mask
+    mask = problem.penalty_mask
     beta1, beta2 = opts.betas
     decoupled = opts.decay == "decoupled"
     decay_rate = decay_fraction(opts, problem.lam)

@@ -61,7 +61,7 @@ def run(budget: Budget, x0: np.ndarray, rng: np.random.Generator,
         from ..backends.jax_methods import epochs
         return epochs(budget, x0, rng, opts, "backprop")
     problem = budget.problem
-    mask = problem.weight_mask
+    mask = problem.penalty_mask
     decay_rate = decay_fraction(opts, problem.lam)
     velocity = np.zeros_like(x0)
 

@@ -126,7 +126,7 @@ def run(budget: Budget, x0: np.ndarray, rng: np.random.Generator,
         from ..backends.jax_methods import openai_es
         return openai_es(budget, x0, rng, opts)
     problem = budget.problem
-    decay = 2.0 * problem.lam * problem.weight_mask if opts.l2 == "gradient" else None
+    decay = 2.0 * problem.lam * problem.penalty_mask if opts.l2 == "gradient" else None
     adam = Adam(x0.size, opts.lr, opts.beta1, opts.beta2, opts.eps)
     theta = x0.copy()
     generations, last_pairs = 0, opts.population
