@@ -173,6 +173,9 @@ def _parser() -> argparse.ArgumentParser:
     x.add_argument("--workers", type=int, default=None, help="local processes (default: all cores)")
     x.add_argument("--only", nargs="+", default=None,
                    help="run only these experiments: their OUT/<name>/SECTION.md are written, REPORT.md is not")
+    x.add_argument("--device", default=None,
+                   help="every run's objective on this JAX device: cpu, cuda, cuda:1, in one process "
+                        "(default: numpy; needs swarmreg[jax])")
     return p
 
 
@@ -438,12 +441,20 @@ def _reproduce(args: argparse.Namespace) -> int:
     for name in args.only or []:
         if name not in EXPERIMENTS:
             raise UsageError(f"unknown experiment {name!r}; known: {', '.join(EXPERIMENTS)}")
+    if args.device is not None:
+        from .sweep import check_device
+        try:
+            check_device(args.device)
+        except (TypeError, ValueError, ImportError) as exc:
+            raise UsageError(f"--device: {exc}") from None
+        if args.workers not in (None, 1):
+            raise UsageError(f"--device runs in one process; --workers {args.workers} does not apply")
     args.out = args.out or DEFAULT_OUT
     _check_out(args.out)
     profile = args.profile or ("quick" if args.quick else "full")
     try:
         with _stop_on_signals():
-            report = reproduce(args.out, profile, args.workers, args.only, force=args.force)
+            report = reproduce(args.out, profile, args.workers, args.only, force=args.force, device=args.device)
     except (StoreError, ReportFolderError) as exc:
         raise UsageError(str(exc)) from None
     except KeyboardInterrupt as exc:

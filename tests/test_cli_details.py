@@ -60,7 +60,7 @@ def test_methods_lists_a_familys_names(capsys):
     assert code == 0 and "nevergrad:NGOpt" in names and "nevergrad:TwoPointsDE" in names and names == sorted(names)
     assert run(["methods", "--family", "nevergrad"], capsys)[1].split() == names
     code, out, _ = run(["methods", "pso", "nevergrad"], capsys)
-    assert out.startswith("nevergrad:") and "pso (gradient-free)" in out
+    assert out.startswith("nevergrad:") and "pso (gradient-free; native on a device)" in out
     code, _, err = run(["methods", "--family", "nevergrd"], capsys)
     assert code == 2 and "did you mean 'nevergrad'" in err
     with pytest.raises(ValueError, match="swarmreg methods nevergrad lists its names"):

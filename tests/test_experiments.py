@@ -42,11 +42,26 @@ def test_experiment_folder(report, name):
     runs = sr.load_results(folder)
     assert len(runs) > 0
     assert (runs["status"] != "failed").all(), runs.loc[runs["status"] == "failed", "message"].tolist()
-    tables = sorted(folder.glob("*.csv"))
+    tables = sorted(t for t in folder.glob("*.csv") if t.name != "runs.csv")  # runs.csv: the published runs
     assert tables and all((folder / f"{t.stem}.md").is_file() for t in tables)
     for t in tables:
         assert len(pd.read_csv(t)) > 0
     assert any((folder / "figures").glob("*.png"))
+
+
+@pytest.mark.parametrize("name", list(EXPERIMENTS))
+def test_each_experiment_publishes_its_runs_and_traces(report, name):
+    """runs.csv holds every stored run with its seed, status and provenance; traces.csv.gz every
+    finished run's best-so-far records, ending on the run's J."""
+    out, _ = report
+    runs, published = sr.load_results(out / name), pd.read_csv(out / name / "runs.csv")
+    assert sorted(published["key"]) == sorted(runs["key"])
+    assert {"seed", "status", "method_fingerprint", "numpy_version", "started_at"} <= set(published.columns)
+    traces = pd.read_csv(out / name / "traces.csv.gz")
+    last = traces.groupby("key")["best_fun"].last()
+    finished = runs[runs["status"] != "failed"].set_index("key")
+    assert set(last.index) == set(finished.index)
+    assert (last <= finished.loc[last.index, "fun"] * (1 + 1e-9) + 1e-300).all()
 
 
 def test_l2_path_table_has_a_row_per_group(report):
@@ -81,6 +96,13 @@ def test_only_writes_sections_and_leaves_the_report(report, tmp_path):
     assert path.read_text() == before
 
 
+def test_reproduce_on_a_device_puts_every_run_there(tmp_path):
+    reproduce(tmp_path, profile="smoke", only=["pso-vs-backprop"], device="cpu")
+    published = pd.read_csv(tmp_path / "pso-vs-backprop" / "runs.csv")
+    assert len(published) and (published["device"] == "cpu").all()
+    assert (published["status"] != "failed").all()
+
+
 def test_cost_to_target_reads_the_running_best():
     trace = {"cost": [1.0, 2.0, 3.0, 4.0], "fun": [5.0, 3.0, 4.0, 1.0]}
     assert cost_to_target(trace, 3.0) == 2.0
@@ -89,7 +111,9 @@ def test_cost_to_target_reads_the_running_best():
 
 def test_reproduce_command_refuses_bad_input(tmp_path):
     for argv in (["reproduce", "--only", "nope", "--out", str(tmp_path / "x")],
-                 ["reproduce", "--workers", "0", "--out", str(tmp_path / "y")]):
+                 ["reproduce", "--workers", "0", "--out", str(tmp_path / "y")],
+                 ["reproduce", "--device", "cuda", "--out", str(tmp_path / "x")],
+                 ["reproduce", "--device", "cpu", "--workers", "2", "--out", str(tmp_path / "y")]):
         proc = subprocess.run([sys.executable, "-m", "swarmreg", *argv], capture_output=True, text=True)
         assert proc.returncode == 2
         assert len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr

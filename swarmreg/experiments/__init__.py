@@ -15,6 +15,7 @@ import time
 from importlib.metadata import version
 from pathlib import Path
 
+from ..export import export_runs
 from ..store import load_results
 from . import (
     adam_vs_adamw,
@@ -36,8 +37,13 @@ PACKAGES = ("swarmreg", "numpy", "scipy", "pyswarms", "cma", "scikit-learn", "pa
 
 def reproduce(out: str | Path = DEFAULT_OUT, profile: str = "full", workers: int | None = None,
               only: list[str] | None = None, progress: bool | None = None, command: str | None = None,
-              force: bool = False) -> Path:
+              force: bool = False, device: str | None = None) -> Path:
     """Run every experiment into ``out`` and write ``out/REPORT.md``; return its path.
+
+    Each experiment's runs are also published beside its tables as ``out/<name>/runs.csv`` and
+    ``traces.csv.gz`` (:func:`swarmreg.export_runs`: every run's spec, seed, metrics, status and
+    provenance, and its best-so-far trace), so its verdicts can be recomputed without rerunning.
+    ``device`` puts every run's objective on that JAX device (one process: ``workers`` 1).
 
     A folder holding another profile's report is refused (:class:`ReportFolderError`) unless
     ``force``; one holding this profile's is resumed (runs already stored are not rerun).
@@ -52,13 +58,20 @@ def reproduce(out: str | Path = DEFAULT_OUT, profile: str = "full", workers: int
     for name in names:
         if name not in EXPERIMENTS:
             raise ValueError(f"unknown experiment {name!r}; known: {', '.join(EXPERIMENTS)}")
+    if device is not None:
+        from ..sweep import check_device
+        check_device(device)
+        if workers not in (None, 1):
+            raise ValueError(f"runs on a device go in one process (workers=1), got workers={workers}")
+        workers = 1
     out = Path(out)
     claim(out, profile, EXPERIMENTS, force)
     sections, times = [], {}
     for name in names:
         t0 = time.perf_counter()
-        section = EXPERIMENTS[name].run(out, profile, workers, progress)
+        section = EXPERIMENTS[name].run(out, profile, workers, progress, device)
         (out / name / "SECTION.md").write_text(section.markdown() + "\n")
+        export_runs(out / name, out / name, "csv", traces=True, force=True)
         sections.append(section)
         times[name] = time.perf_counter() - t0
     if only is not None:

@@ -396,16 +396,17 @@ def _claim2_verdict(cells: pd.DataFrame, result: dict, lower: Claim, same: Claim
             f"{same_text}.{edge_text}")
 
 
-def run(out: Path, profile: str = "full", workers: int | None = None, progress: bool | None = None) -> Section:
+def run(out: Path, profile: str = "full", workers: int | None = None, progress: bool | None = None,
+        device: str | None = None) -> Section:
     config = load_config(NAME)
     claims = parse_claims(config, f"configs/{NAME}.toml")
     grid, params = grid_parts(config, profile)
     confirm_seeds = list(range(params["confirm_seed_start"], params["confirm_seed_start"] + params["confirm_seeds"]))
     grid_specs = build_specs(grid, NAME)
-    res = execute(NAME, grid_specs, out, workers, progress)
+    res = execute(NAME, grid_specs, out, workers, progress, device)
     cells = best_cells(with_grid_columns(res.runs, confirm_seeds))
     res = execute(NAME, grid_specs + build_specs(confirm_parts(grid, cells, confirm_seeds), NAME), out, workers,
-                  progress)
+                  progress, device)
     runs = with_grid_columns(res.runs, confirm_seeds)
     slopes = basin_slopes(runs, [o for o in OPTIMIZERS if o in set(runs["optimizer"])], params["basin_margin"],
                           params["bootstrap"])

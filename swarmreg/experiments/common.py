@@ -9,6 +9,7 @@ shrink it). Parts whose grid depends on the data (a lam computed from N) are bui
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import sys
 import tomllib
@@ -89,9 +90,13 @@ class Outcome:
     folder: Path
 
 
-def execute(name: str, specs: list[RunSpec], out: Path, workers: int | None, progress: bool | None) -> Outcome:
-    """Run (or resume) the experiment's runs into ``out/name/runs.sqlite`` and read them back."""
+def execute(name: str, specs: list[RunSpec], out: Path, workers: int | None, progress: bool | None,
+            device: str | None = None) -> Outcome:
+    """Run (or resume) the experiment's runs into ``out/name/runs.sqlite`` and read them back; with
+    ``device``, every run that names none evaluates there (``reproduce --device``)."""
     folder = out / name
+    if device is not None:
+        specs = [s if s.device is not None else dataclasses.replace(s, device=device) for s in specs]
     summary = run_specs(specs, folder, name=name, workers=workers, progress=progress)
     if (stale := summary.stale_line()) is not None:
         print(f"{name}: {stale}")

@@ -85,13 +85,14 @@ def _median_bars(ax: plt.Axes, x: pd.Series, cells: pd.DataFrame, **style: objec
     ax.errorbar(x.to_numpy(), med, yerr=np.nan_to_num(bars), capsize=3, **style)
 
 
-def run(out: Path, profile: str = "full", workers: int | None = None, progress: bool | None = None) -> Section:
+def run(out: Path, profile: str = "full", workers: int | None = None, progress: bool | None = None,
+        device: str | None = None) -> Section:
     config = load_config(NAME)
     fixed = parts(config, profile)
     base = fixed["a-plain-sgd"]
     n_train = len(load(base["datasets"][0], seed=0).X_train)
     specs = build_specs({**fixed, **_data_parts(base, config["parameters"], n_train)}, NAME)
-    res = execute(NAME, specs, out, workers, progress)
+    res = execute(NAME, specs, out, workers, progress, device)
     runs, folder = res.runs, res.folder
     section = Section("2. decay-meaning: what lambda means to backprop")
     section.add(f"Backprop on {base['datasets'][0]} (N = {n_train} training items), network hidden "

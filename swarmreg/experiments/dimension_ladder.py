@@ -84,13 +84,15 @@ def _ranks(runs: pd.DataFrame, methods: list[str]) -> str:
             + " ".join(lines))
 
 
-def run(out: Path, profile: str = "full", workers: int | None = None, progress: bool | None = None) -> Section:
+def run(out: Path, profile: str = "full", workers: int | None = None, progress: bool | None = None,
+        device: str | None = None) -> Section:
     check_profile(profile)
     config = load_config(NAME)
     d = design(config, profile)
     claims = parse_claims(config, where=f"{NAME} config")
     specs = ladder_specs(d) + reference_specs(d) + sensitivity_specs(d)
-    res = execute(NAME, specs, out, workers, progress)
+    device = device or d.params.get("device")  # the gpu profile's, unless reproduce names one
+    res = execute(NAME, specs, out, None if device else workers, progress, device)
     runs = lr.with_size(res.runs)
     refs = lr.references(runs)
     hits = lr.successes(runs, refs, d.params["j_targets"], d.params["accuracy_targets"])

@@ -131,12 +131,13 @@ def dataset_ranks(runs: pd.DataFrame) -> pd.DataFrame:
     return med.rank(axis=1).groupby(level="dataset").mean()
 
 
-def run(out: Path, profile: str = "full", workers: int | None = None, progress: bool | None = None) -> Section:
+def run(out: Path, profile: str = "full", workers: int | None = None, progress: bool | None = None,
+        device: str | None = None) -> Section:
     config = load_config(NAME)
     claim = require(parse_claims(config, f"{NAME}.toml"), "leader", "wilcoxon")
     params = parameters(config, profile)
     specs = build_specs(parts(config, profile), NAME)
-    res = execute(NAME, specs, out, workers, progress)
+    res = execute(NAME, specs, out, workers, progress, device)
     used = set(res.runs["seed"]) & set(params["reference_seeds"])
     if used:
         raise ValueError(f"{NAME}: reference seeds {sorted(used)} are also run seeds; they must be disjoint")

@@ -119,13 +119,14 @@ def plot_settings(runs: pd.DataFrame, folder: Path) -> Path:
     return save_figure(fig, folder / "figures" / "settings.png", caption)
 
 
-def run(out: Path, profile: str = "full", workers: int | None = None, progress: bool | None = None) -> Section:
+def run(out: Path, profile: str = "full", workers: int | None = None, progress: bool | None = None,
+        device: str | None = None) -> Section:
     config = load_config(NAME)
     claims = parse_claims(config, f"{NAME}.toml")
     same, differs = require(claims, "same-function", "tost"), require(claims, "j-differs", "wilcoxon")
     params = config["parameters"]
     specs = build_specs(parts(config, profile), NAME)
-    res = execute(NAME, specs, out, workers, progress)
+    res = execute(NAME, specs, out, workers, progress, device)
     ok = res.runs[res.runs["status"] != "failed"]
     logits = test_outputs(ok, res.weights, specs[0])
     runs = against_reference(ok, logits, res.weights)

@@ -121,11 +121,12 @@ def floor_note(claim: Claim, n: int, family: int) -> str:
             f"{f' after Holm over {family}' if claim.correction == 'holm' else ''}, not below alpha = {claim.alpha:g})")
 
 
-def run(out: Path, profile: str = "full", workers: int | None = None, progress: bool | None = None) -> Section:
+def run(out: Path, profile: str = "full", workers: int | None = None, progress: bool | None = None,
+        device: str | None = None) -> Section:
     config = load_config(NAME)
     claims = parse_claims(config, f"{NAME}.toml")
     specs = build_specs(parts(config, profile), NAME)
-    res = execute(NAME, specs, out, workers, progress)
+    res = execute(NAME, specs, out, workers, progress, device)
     std, biased = split_parts(res.runs)
     section = Section("1. l2-path: what the penalty does to weights and biases")
     table = summary_table(std, METRICS, res.folder, "l2_path")

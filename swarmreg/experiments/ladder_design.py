@@ -6,13 +6,12 @@ each overridden key by key by the profile's table of the same name.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from dataclasses import dataclass
 from typing import Any
 
 from ..network import Network
-from ..sweep import RunSpec, Sweep
+from ..sweep import RunSpec, Sweep, check_device
 
 DATASET = "mnist1d"
 N_FEATURES, N_CLASSES = 40, 10
@@ -68,16 +67,14 @@ def design(config: dict[str, Any], profile: str) -> Design:
     return d
 
 
-def device_runs_available() -> bool:
-    """Whether a sweep run can put its objective on a GPU (a run spec that carries a device)."""
-    return "device" in {f.name for f in dataclasses.fields(RunSpec)}
-
-
 def check_profile(profile: str) -> None:
-    """Refuse the gpu profile, in one line, where runs cannot go to a GPU."""
-    if profile == "gpu" and not device_runs_available():
-        raise DeviceUnavailable("the gpu profile (up to ~10^5 weights) needs runs whose objective is on a GPU "
-                                "device; this swarmreg's sweeps run on numpy only: use --quick or the full profile")
+    """Refuse the gpu profile, in one line, where JAX finds no GPU to put the objective on."""
+    if profile == "gpu":
+        try:
+            check_device("cuda")
+        except (TypeError, ValueError) as exc:
+            raise DeviceUnavailable(f"the gpu profile (up to ~10^5 weights) runs its objectives on a GPU: {exc}; "
+                                    "use --quick or the full profile") from None
 
 
 def _sweep(name: str, hidden: tuple[int, ...], methods: list[str], lams: list[float], seeds: list[int],

@@ -60,9 +60,10 @@ def gain_tests(runs: pd.DataFrame, chosen: pd.DataFrame) -> pd.DataFrame:
     return table.set_index("method")
 
 
-def run(out: Path, profile: str = "full", workers: int | None = None, progress: bool | None = None) -> Section:
+def run(out: Path, profile: str = "full", workers: int | None = None, progress: bool | None = None,
+        device: str | None = None) -> Section:
     specs = build_specs(parts(load_config(NAME), profile), NAME)
-    res = execute(NAME, specs, out, workers, progress)
+    res = execute(NAME, specs, out, workers, progress, device)
     runs = res.runs
     n_train = len(load(specs[0].dataset, seed=0, test_size=specs[0].test_size, val_size=specs[0].val_size).X_train)
     table = summary_table(runs, ["train_accuracy", "test_accuracy", "val_accuracy", "weight_norm"], res.folder,

@@ -25,11 +25,12 @@ from .equal_budget import plot_ecdf
 NAME = "pso-vs-backprop"
 
 
-def run(out: Path, profile: str = "full", workers: int | None = None, progress: bool | None = None) -> Section:
+def run(out: Path, profile: str = "full", workers: int | None = None, progress: bool | None = None,
+        device: str | None = None) -> Section:
     config = load_config(NAME)
     goal = config["parameters"]["error_goal"]
     specs = build_specs(parts(config, profile), NAME)
-    res = execute(NAME, specs, out, workers, progress)
+    res = execute(NAME, specs, out, workers, progress, device)
     ok = res.runs[res.runs["status"] != "failed"]
     costs = pd.DataFrame([{"dataset": r["dataset"], "hidden": r["hidden"], "lam": r["lam"], "method": r["method"],
                            "seed": r["seed"], "target": goal, "cost": cost_to_target(res.traces[r["key"]], goal)}
