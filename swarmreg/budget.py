@@ -27,9 +27,10 @@ and the row's own value agree to rounding (float32 objectives evaluate E in sing
 device's ``tf32`` and ``bfloat16`` round the GEMMs' inputs further)."""
 
 
-OBSERVE_SLACK = 2
-"""Uncharged observations allowed beyond one per charged call: a run that diverges may look back at
-its last two iterates."""
+OBSERVE_SLACK = 3
+"""Uncharged observations allowed beyond one per full-set charge (an evaluation call, or gradients
+over as many items as the training set): a run that diverges may look back at its last two iterates
+and its start."""
 
 
 def problem_of(objective: Objective) -> Problem:
@@ -62,7 +63,8 @@ class Budget:
     - ``budget.best_x``, ``budget.best_fun``: the best vector evaluated so far and its ``J``
       (``None`` and ``inf`` before the first evaluation);
     - ``budget.observe(w)``: ``J`` of one vector for the trace, not charged (an observer, such as
-      backprop's per-epoch ``J``); at most ``OBSERVE_SLACK`` more than the charged calls so far;
+      backprop's per-epoch ``J``); at most one per full-set charge so far (an evaluation call, or
+      gradients over ``n_items`` items), plus ``OBSERVE_SLACK``;
     - ``budget.on_device(W)``, ``budget.error_and_gradient_on_device(w, idx=None)``: the same charges for
       JAX arrays on a device objective's device (``budget.problem.device``), values left there: the
       native device methods' calls (:mod:`swarmreg.backends.jax_methods`);
@@ -90,7 +92,7 @@ class Budget:
         """Deprecated: the objective itself, whose calls escape the budget; use :attr:`problem`."""
         warnings.warn("budget.objective is deprecated and evaluates outside the budget: use budget.problem "
                       "for shapes and scales, budget(w) or budget.observe(w) for values",
-                      DeprecationWarning, stacklevel=2)
+                      FutureWarning, stacklevel=2)
         return self._objective
 
     def _cost(self, evals: int, grad_items: int) -> float:
@@ -161,10 +163,11 @@ class Budget:
             raise BudgetExhausted(f"{rows} more evaluation(s) would pass the budget of {self.limit:g}")
         self.n_evals += rows
         self.n_calls += 1
-        values = self._objective._backend.values_device(W)
-        i = int(values.argmin())
-        if float(values[i]) < self.best_fun:
-            self.best_fun, self.best_x = float(values[i]), np.asarray(W[i], dtype=np.float64)
+        backend = self._objective._backend
+        values = backend.values_device(W)
+        best, row = backend.best_of(values, W)
+        if best < self.best_fun:
+            self.best_fun, self.best_x = best, row
         return values
 
     def error_and_gradient_on_device(self, w, idx: np.ndarray | None = None) -> tuple[float, object]:
@@ -183,9 +186,11 @@ class Budget:
         observations than charged calls (an observer reports, it does not search)."""
         if np.ndim(w) != 1:
             raise ValueError(f"observe takes one vector of shape ({self.problem.n_params},), got {np.shape(w)}")
-        if self.n_observed >= self.n_calls + OBSERVE_SLACK:
-            raise RuntimeError(f"{self.n_observed} uncharged observations after {self.n_calls} charged calls: "
-                               "an observer evaluation reports a point, it may not search")
+        full_set_charges = (self.n_calls - self.n_grads) + self.grad_items // self.problem.n_items
+        if self.n_observed >= full_set_charges + OBSERVE_SLACK:
+            raise RuntimeError(f"{self.n_observed} uncharged observations after {full_set_charges} charged "
+                               "full-set evaluations or gradients: an observer evaluation reports a point, it may "
+                               "not search")
         self.n_observed += 1
         return self._objective(w)
 

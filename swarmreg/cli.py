@@ -5,7 +5,6 @@ Bad input: one line on stderr, exit 2."""
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import re
 import signal
 import sys
@@ -238,10 +237,7 @@ def _run(args: argparse.Namespace) -> int:
     _positive(args.workers, "--workers")
     if args.keep_stale and args.rerun in ("stale", "all"):
         raise UsageError(f"--keep-stale contradicts --rerun {args.rerun}")
-    sweep = Sweep.from_toml(args.config)
-    if args.device is not None:
-        from .sweep import check_device
-        sweep = dataclasses.replace(sweep, device=check_device(args.device))
+    sweep = Sweep.from_toml(args.config, device=args.device)
     for note in sweep.notes:  # how the task of a CSV data set was inferred
         print(f"swarmreg: {note}", file=sys.stderr)
     _check_out(args.out)

@@ -1,15 +1,19 @@
 """Where a stored run came from: the code of its method, the libraries, the machine, the time.
 
 A method's fingerprint hashes the syntax tree of the module(s) that define its ``run`` function and
-its options class, docstrings removed (comments are not in the tree), so an edit of the code changes
-it and an edit of a comment or docstring does not. A stored run whose fingerprint differs from the
-method's now is *stale*.
+its options class, and of the private helper modules they import (``swarmreg.methods._*`` such as the
+shared epoch loop, and ``swarmreg.backends.*``, the device implementations), docstrings removed
+(comments are not in the tree), so an edit of the code changes it and an edit of a comment or
+docstring does not. A stored run whose fingerprint differs from the method's now is *stale*. The
+tree's form changes between Python minor versions, so only runs stored under the running Python's
+minor version are compared.
 """
 
 from __future__ import annotations
 
 import ast
 import hashlib
+import importlib.util
 import inspect
 import os
 import platform
@@ -59,6 +63,38 @@ def _modules(name: str) -> list:
     return found
 
 
+HELPER_PREFIXES = ("swarmreg.methods._", "swarmreg.backends.")
+"""The modules a method's code reaches into that belong to the method's story: the shared epoch
+loop, schedules and operators, and the device implementations."""
+
+
+def _helper_paths(path: str, package: str, seen: set[str]) -> list[str]:
+    """Source files of the helper modules (:data:`HELPER_PREFIXES`) the file at ``path`` imports,
+    anywhere in it (device imports sit inside functions), and of those they import; found by their
+    spec, so nothing is imported."""
+    found = []
+    for node in ast.walk(ast.parse(Path(path).read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom):
+            base = importlib.util.resolve_name("." * node.level + (node.module or ""), package) \
+                if node.level else node.module or ""
+            names = [base, *(f"{base}.{a.name}" for a in node.names)]
+        elif isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        else:
+            continue
+        for name in names:
+            if not name.startswith(HELPER_PREFIXES) or name in seen:
+                continue
+            seen.add(name)
+            try:
+                spec = importlib.util.find_spec(name)
+            except ModuleNotFoundError:  # an imported name, not a module
+                continue
+            if spec is not None and spec.origin and spec.origin.endswith(".py"):
+                found += [spec.origin, *_helper_paths(spec.origin, name.rpartition(".")[0], seen)]
+    return found
+
+
 @cache
 def _module_hash(path: str, mtime: float) -> str:
     """The code hash of the file at ``path`` as of ``mtime`` (an edited file is hashed again)."""
@@ -68,11 +104,17 @@ def _module_hash(path: str, mtime: float) -> str:
 def method_fingerprint(name: str) -> str | None:
     """16 hex digits of the hash of the code of method ``name``'s modules (None where the source is
     not available, as for a method defined in a notebook cell)."""
-    h = hashlib.sha256()
+    paths: list[str] = []
     for module in _modules(name):
         path = getattr(module, "__file__", None)
         if not path or not path.endswith(".py"):
             return None
+        paths.append(path)
+    seen: set[str] = set()
+    for module, path in zip(_modules(name), list(paths)):
+        paths += [p for p in _helper_paths(path, module.__name__.rpartition(".")[0], seen) if p not in paths]
+    h = hashlib.sha256()
+    for path in paths:
         h.update(_module_hash(path, os.path.getmtime(path)).encode())
     return h.hexdigest()[:16]
 
@@ -134,15 +176,17 @@ def provenance(method: str) -> dict[str, str | None]:
             "blas": blas(), "host": socket.gethostname()}
 
 
-def stale_runs(stored: Mapping[str, tuple[str, str | None]], specs: Iterable[Any]) -> dict[str, str]:
+def stale_runs(stored: Mapping[str, tuple[str, str | None, str | None]], specs: Iterable[Any]) -> dict[str, str]:
     """``{key: base_method}`` of the stored runs of ``specs`` whose method fingerprint differs from the
-    code now (runs stored before fingerprints were recorded are not known to be stale); ``stored`` is
-    ``{key: (base_method, fingerprint)}``, ``specs`` objects with ``key``."""
+    code now. Not known to be stale: runs stored before fingerprints were recorded, and runs stored
+    under another Python minor version (its syntax trees differ). ``stored`` is ``{key: (base_method,
+    fingerprint, python_version)}``, ``specs`` objects with ``key``."""
     current: dict[str, str | None] = {}
+    minor = platform.python_version_tuple()[:2]
     stale = {}
     for spec in specs:
-        method, fingerprint = stored.get(spec.key, (None, None))
-        if fingerprint is None:
+        method, fingerprint, python = stored.get(spec.key, (None, None, None))
+        if fingerprint is None or python is None or tuple(python.split(".")[:2]) != minor:
             continue
         if method not in current:
             current[method] = method_fingerprint(method)

@@ -28,6 +28,7 @@ from tqdm import tqdm
 
 from .execute import execute, spec_record
 from .provenance import stale_runs
+from .registry import import_plugins
 from .store import Store
 from .sweep import RunSpec, Sweep
 
@@ -180,11 +181,7 @@ def execute_all(specs: Iterable[RunSpec], emit: Callable[[dict], None], *, sweep
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
         raise ValueError(f"workers must be a positive int, got {workers!r}")
     specs = list(specs)
-    if any(spec.device is not None for spec in specs) and executor in (None, "process"):
-        # one process holds the device: JAX does not survive fork, and one run fills a GPU
-        if workers not in (None, 1):
-            raise ValueError(f"a sweep on a device runs in one local process (one worker per device), got "
-                             f"workers={workers}; for several GPUs run one sweep per GPU (--device cuda:N)")
+    if _on_device(specs, executor, workers):
         executor = "serial"
     if executor == "serial" or (executor is None and (workers == 1 or len(specs) <= 1)):
         for spec in specs:
@@ -217,6 +214,17 @@ def run_sweep(sweep: Sweep, out: str | Path, executor: Any = None, workers: int 
                      progress=progress, plugins=sweep.plugins, plugin_path=sweep.plugin_path)
 
 
+def _on_device(specs: list[RunSpec], executor: Any, workers: int | None) -> bool:
+    """Whether the runs go in this one process because they are on a device (JAX does not survive
+    fork, and one run fills a GPU); a ``ValueError`` for more local workers than that."""
+    if not (any(spec.device is not None for spec in specs) and executor in (None, "process")):
+        return False
+    if workers not in (None, 1):
+        raise ValueError(f"a sweep on a device runs in one local process (one worker per device), got "
+                         f"workers={workers}; for several GPUs run one sweep per GPU (--device cuda:N)")
+    return True
+
+
 def run_specs(specs: list[RunSpec], out: str | Path, name: str, config: str = "", executor: Any = None,
               workers: int | None = None, rerun: str | None = None, keep_stale: bool = False,
               progress: bool | None = None, plugins: tuple[str, ...] = (),
@@ -228,6 +236,8 @@ def run_specs(specs: list[RunSpec], out: str | Path, name: str, config: str = ""
         raise ValueError(f"rerun must be one of {RERUN}, got {rerun!r}")
     if keep_stale and rerun in ("stale", "all"):
         raise ValueError(f"keep_stale contradicts rerun={rerun!r}")
+    _on_device(specs, executor, workers)  # refused before the store changes
+    import_plugins(plugins, plugin_path)  # the stale check below looks up the stored runs' methods
     out = Path(out)
     t0 = time.perf_counter()
     with Store(out) as store:

@@ -83,7 +83,10 @@ def _schema_version(db: sqlite3.Connection, path: Path) -> int:
     if version > SCHEMA_VERSION:
         raise StoreError(f"{path} was written by a newer swarmreg (store schema {version}, this swarmreg reads "
                          f"schema {SCHEMA_VERSION} and older); upgrade swarmreg or use another --out folder")
-    if columns != list(RUN_COLUMNS) and not (version < 3 and columns == list(_V2_COLUMNS)):
+    v2 = len(_V2_COLUMNS)  # a schema-2 store, or one whose upgrade was cut off after some ALTER TABLEs
+    upgrading = version < 3 and columns[:v2] == list(_V2_COLUMNS) and columns[v2:] == list(PROVENANCE_COLUMNS)[
+        :len(columns) - v2]
+    if columns != list(RUN_COLUMNS) and not upgrading:
         raise StoreError(f"{path} was written by an incompatible swarmreg (its runs have the columns "
                          f"{', '.join(columns)}); use that swarmreg or another --out folder")
     return version
@@ -146,10 +149,10 @@ class Store:
             self.db.executemany("INSERT INTO current VALUES (?)", ((k,) for k in specs))
             self.db.execute("INSERT OR REPLACE INTO meta VALUES ('config', ?)", (config,))
 
-    def fingerprints(self) -> dict[str, tuple[str, str | None]]:
-        """``{key: (base_method, method_fingerprint)}`` of the stored runs that did not fail."""
-        return {k: (m, f) for k, m, f in
-                self.db.execute("SELECT key, base_method, method_fingerprint FROM runs WHERE status != 'failed'")}
+    def fingerprints(self) -> dict[str, tuple[str, str | None, str | None]]:
+        """``{key: (base_method, method_fingerprint, python_version)}`` of the stored runs that did not fail."""
+        return {k: (m, f, v) for k, m, f, v in self.db.execute(
+            "SELECT key, base_method, method_fingerprint, python_version FROM runs WHERE status != 'failed'")}
 
     def keys(self, exclude_status: str | None = None) -> set[str]:
         """Keys of the stored runs, leaving out those with ``exclude_status``."""

@@ -173,7 +173,9 @@ class Sweep:
     notes: tuple[str, ...] = field(default=(), compare=False)  # how CSV tasks were inferred, to show the user
 
     @classmethod
-    def from_toml(cls, path: str | Path) -> Sweep:
+    def from_toml(cls, path: str | Path, device: str | None = None) -> Sweep:
+        """The sweep of a TOML file; ``device`` (``run --device``) replaces the file's own before it
+        is checked, so a GPU config can be run on a machine without one."""
         path = Path(path)
         try:
             text = path.read_text()
@@ -183,6 +185,8 @@ class Sweep:
             cfg = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{path}: TOML syntax error: {exc}") from None
+        if device is not None:
+            cfg["device"] = device
         return cls.from_dict(cfg, where=str(path), base=path.parent)
 
     @classmethod

@@ -79,3 +79,22 @@ def test_the_device_openai_es_generation_equals_the_numpy_one():
     with jax.enable_x64(True):
         got = _es_step(theta, W, J, eps, m, v, 1.0, 2 * lam * mask, lam * mask, 0.03, 0.9, 0.999, 1e-8)[0]
     np.testing.assert_allclose(np.asarray(got), expected, rtol=1e-12)
+
+
+def test_budget_on_device_tracks_the_best_row_outside_any_x64_context():
+    """A plugin calls budget.on_device at top level: the float64 values' argmin and row reach the host."""
+    import jax
+    import numpy as np
+
+    from swarmreg.budget import Budget
+    from swarmreg.testing import problem
+
+    obj = problem(device="cpu")
+    budget = Budget(obj, 100)
+    W = obj.net.init(np.random.default_rng(0), 5)
+    with jax.enable_x64(True):
+        on_device = jax.device_put(W)
+    budget.on_device(on_device)
+    host = obj(W)
+    assert budget.best_fun == pytest.approx(host.min(), rel=1e-12)
+    np.testing.assert_array_equal(budget.best_x, W[np.argmin(host)])

@@ -55,3 +55,23 @@ def test_methods_says_which_run_natively(capsys):
 def test_run_specs_without_a_device_are_unchanged():
     spec = Sweep.from_dict(CONFIG).runs()[0]
     assert dataclasses.replace(spec, device=None).key == spec.key
+
+
+def test_run_device_overrides_a_gpu_config_on_a_machine_without_one(tmp_path, capsys):
+    config = tmp_path / "s.toml"
+    config.write_text('datasets = ["iris"]\nhidden = [[3]]\nmethods = ["pso"]\nlams = [0.0]\nseeds = [0]\n'
+                      'budget = 80\ndevice = "cuda"\n')
+    assert main(["run", str(config), "--out", str(tmp_path / "out"), "--device", "cpu"]) == 0, capsys.readouterr()
+    import swarmreg as sr
+    (spec,) = [RunSpec.from_json(s) for s in sr.load_results(tmp_path / "out")["spec"]]
+    assert spec.device == "cpu"
+
+
+def test_a_refused_device_sweep_leaves_the_stores_current_runs_alone(tmp_path):
+    import swarmreg as sr
+    sweep = Sweep.from_dict({**CONFIG, "seeds": [0, 1]})
+    sr.run_sweep(sweep, tmp_path, executor="serial", progress=False)
+    before = sr.load_results(tmp_path)["key"].tolist()
+    with pytest.raises(ValueError, match="one local process"):
+        sr.run_sweep(dataclasses.replace(sweep, device="cpu"), tmp_path, workers=2, progress=False)
+    assert sr.load_results(tmp_path)["key"].tolist() == before

@@ -12,6 +12,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 import swarmreg as sr
 from swarmreg.provenance import _code_hash, method_fingerprint
@@ -52,12 +53,17 @@ def test_every_new_run_records_its_provenance(tmp_path):
     assert df.set_index("method").loc["pso", "library_version"].startswith("pyswarms ")
 
 
-def test_a_store_without_provenance_opens_with_it_missing_and_is_upgraded(tmp_path):
+@pytest.mark.parametrize("dropped", [len(PROVENANCE_COLUMNS), 4])
+def test_a_store_without_provenance_opens_with_it_missing_and_is_upgraded(tmp_path, dropped):
+    """As a schema-2 swarmreg left it (every provenance column dropped), or as an upgrade cut off
+    after its first ALTER TABLEs left it (the last few dropped, the schema still 2)."""
     sweep = sr.Sweep.from_dict(tomllib.loads(SMALL))
     sr.run_sweep(sweep, tmp_path, executor="serial")
-    with sqlite3.connect(tmp_path / "runs.sqlite") as db:  # as a schema-2 swarmreg left it
-        for column in PROVENANCE_COLUMNS:
+    with sqlite3.connect(tmp_path / "runs.sqlite") as db:
+        for column in PROVENANCE_COLUMNS[-dropped:]:
             db.execute(f"ALTER TABLE runs DROP COLUMN {column}")
+        if dropped < len(PROVENANCE_COLUMNS):
+            db.execute(f"UPDATE runs SET {', '.join(f'{c} = NULL' for c in PROVENANCE_COLUMNS[:-dropped])}")
         db.execute("UPDATE meta SET value = '2' WHERE name = 'schema'")
     old = sr.load_results(tmp_path)
     assert list(old.columns) == list(RUN_COLUMNS) and old[list(PROVENANCE_COLUMNS)].isna().all().all()
@@ -121,3 +127,32 @@ def test_keep_stale_contradicts_rerun_stale(tmp_path):
     cfg.write_text(SMALL)
     proc = swarmreg_run(cfg, tmp_path / "out", "--keep-stale", "--rerun", "all")
     assert proc.returncode == 2 and proc.stderr.strip() == "swarmreg: error: --keep-stale contradicts --rerun all"
+
+
+def test_a_methods_fingerprint_covers_the_helper_modules_it_runs_on(monkeypatch):
+    """backprop's loop lives in methods/_epochs.py and its device path in backends/jax_methods.py: an
+    edit there is an edit of backprop."""
+    from swarmreg import provenance
+    before, simplex = method_fingerprint("backprop"), method_fingerprint("nelder-mead")
+    real = provenance._module_hash.__wrapped__
+
+    def edited(path, mtime):
+        return real(path, mtime) + ("edited" if path.endswith("_epochs.py") else "")
+    monkeypatch.setattr(provenance, "_module_hash", edited)
+    assert method_fingerprint("backprop") != before
+    assert method_fingerprint("nelder-mead") == simplex  # scipy's simplex runs on no epoch loop
+
+
+def test_runs_of_another_python_minor_version_are_not_called_stale():
+    """The syntax tree, so the fingerprint, differs between Python minor versions: only runs stored
+    under the running one are compared."""
+    import platform
+    from types import SimpleNamespace
+
+    from swarmreg.provenance import stale_runs
+    here = platform.python_version()
+    other = "3.99.0"
+    stored = {"a": ("pso", "0" * 16, here), "b": ("pso", "0" * 16, other), "c": ("pso", None, here),
+              "d": ("pso", method_fingerprint("pso"), here)}
+    specs = [SimpleNamespace(key=k) for k in stored]
+    assert stale_runs(stored, specs) == {"a": "pso"}

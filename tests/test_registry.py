@@ -289,7 +289,7 @@ def test_budget_objective_is_deprecated_and_observe_cannot_search():
     from swarmreg.budget import OBSERVE_SLACK, Budget
     obj = sr.testing.problem()
     budget = Budget(obj, 10)
-    with pytest.warns(DeprecationWarning, match="budget.problem"):
+    with pytest.warns(FutureWarning, match="budget.problem"):  # shown by default, also in a plugin
         assert budget.objective is obj
     w = obj.net.init(np.random.default_rng(0))
     for _ in range(OBSERVE_SLACK):
@@ -299,6 +299,12 @@ def test_budget_objective_is_deprecated_and_observe_cannot_search():
     budget(w)  # one charged call allows one more observation
     budget.observe(w)
     assert (budget.n_observed, budget.cost) == (OBSERVE_SLACK + 1, 1.0)
+    for _ in range(obj.n_items - 1):  # gradients on single items buy nothing until they cover the set
+        budget.error_and_gradient(w, np.array([0]))
+    with pytest.raises(RuntimeError, match="may not search"):
+        budget.observe(w)
+    budget.error_and_gradient(w, np.array([0]))  # n_items items: one full-set gradient's worth
+    budget.observe(w)
 
 
 def test_check_method_catches_a_global_rng_user_even_when_seeded_alike(registered):

@@ -161,6 +161,12 @@ class DeviceEvaluator:
         with jax.enable_x64(True):
             return self._values(W)
 
+    def best_of(self, values: jax.Array, W: jax.Array) -> tuple[float, np.ndarray]:
+        """The lowest of a device swarm's values and its row, on the host (float64)."""
+        with jax.enable_x64(True):
+            i = int(jnp.argmin(values))
+            return float(values[i]), np.asarray(W[i], dtype=np.float64)
+
     def checked_error_and_gradient_device(self, w: jax.Array, idx: np.ndarray | None) -> tuple[float, jax.Array]:
         """``E`` as a float (inf when ``E`` or the gradient is not finite) and ``dE/dw`` on the device."""
         with jax.enable_x64(True):

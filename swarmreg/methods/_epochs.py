@@ -135,8 +135,10 @@ def run_epochs(budget: Budget, x0: np.ndarray, rng: np.random.Generator, step: S
 
     def diverged(candidates: list[np.ndarray], epoch: int) -> tuple[np.ndarray, str, str]:
         """Return the latest candidate whose J on the full set is finite (the last resort: x0)."""
-        w_ok, fun = next(((c, f) for c in candidates if finite(f := budget.observe(c))),
-                        (x0, budget.observe(x0)))
+        for w_ok in (*candidates, x0):
+            fun = budget.observe(w_ok)
+            if finite(fun):
+                break
         budget.record(fun)
         return w_ok, "diverged", f"the loss stopped being finite in epoch {epoch + 1}"
 
