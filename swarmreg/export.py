@@ -43,11 +43,27 @@ def _with_spec_fields(runs: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def best_so_far_records(runs: pd.DataFrame, traces: dict[str, dict[str, np.ndarray]]) -> pd.DataFrame:
-    """One row per trace record of each run: ``key``, ``cost``, ``best_fun`` (running minimum of J)."""
-    parts = [pd.DataFrame({"key": key, "cost": np.asarray(traces[key]["cost"], float),
-                           "best_fun": np.fmin.accumulate(np.asarray(traces[key]["fun"], float))})
-             for key in runs["key"] if key in traces and len(traces[key].get("cost", ()))]
+def _thinned(cost: np.ndarray, points: int | None) -> np.ndarray:
+    """Indices of the records kept: all, or the first and last and the first record at or past each
+    of ``points`` log-spaced costs from the first record's to the last's."""
+    if points is None or len(cost) <= points + 2:
+        return np.arange(len(cost))
+    grid = np.geomspace(max(cost[0], 1e-12), max(cost[-1], 1e-12), points)
+    return np.unique(np.r_[0, np.minimum(np.searchsorted(cost, grid), len(cost) - 1), len(cost) - 1])
+
+
+def best_so_far_records(runs: pd.DataFrame, traces: dict[str, dict[str, np.ndarray]],
+                        points: int | None = None) -> pd.DataFrame:
+    """One row per trace record of each run: ``key``, ``cost``, ``best_fun`` (running minimum of J);
+    with ``points``, only the records :func:`_thinned` keeps (exact values at those costs)."""
+    parts = []
+    for key in runs["key"]:
+        if key not in traces or not len(traces[key].get("cost", ())):
+            continue
+        cost = np.asarray(traces[key]["cost"], float)
+        best = np.fmin.accumulate(np.asarray(traces[key]["fun"], float))
+        keep = _thinned(cost, points)
+        parts.append(pd.DataFrame({"key": key, "cost": cost[keep], "best_fun": best[keep]}))
     if not parts:
         return pd.DataFrame({"key": pd.Series(dtype=str), "cost": pd.Series(dtype=float),
                              "best_fun": pd.Series(dtype=float)})
@@ -110,11 +126,12 @@ def _ioh_files(runs: pd.DataFrame, traces: dict, n_params: dict[str, int], to: P
 
 
 def export_runs(out: str | Path, to: str | Path, fmt: str = "csv", traces: bool = False,
-                current_only: bool = True, force: bool = False) -> list[Path]:
+                current_only: bool = True, force: bool = False, trace_points: int | None = None) -> list[Path]:
     """Write the runs of the store in ``out`` into the folder ``to`` as ``fmt`` (see the module
     docstring) and return the files written. A file that is already there is refused
     (``FileExistsError``) unless ``force``; nothing is written then. ``current_only`` as in
-    :func:`swarmreg.load_results`. The ``ioh`` format always carries the traces."""
+    :func:`swarmreg.load_results`. The ``ioh`` format always carries the traces, every record;
+    ``trace_points`` thins the csv/parquet traces to about that many log-spaced costs per run."""
     if fmt not in FORMATS:
         raise ValueError(f"format must be one of {', '.join(FORMATS)}, got {fmt!r}")
     to = Path(to)
@@ -134,7 +151,7 @@ def export_runs(out: str | Path, to: str | Path, fmt: str = "csv", traces: bool 
         files = [(to / f"runs.{'csv' if fmt == 'csv' else 'parquet'}", table)]
         if traces:
             files.append((to / f"traces.{'csv.gz' if fmt == 'csv' else 'parquet'}",
-                          best_so_far_records(runs, records)))
+                          best_so_far_records(runs, records, trace_points)))
     _refuse_existing([p for p, _ in files], force)
     for path, content in files:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -79,6 +79,21 @@ def test_traces_are_cost_and_best_so_far(store, tmp_path):
         np.testing.assert_array_equal(part["best_fun"], best)
 
 
+def test_thinned_traces_keep_exact_records_at_log_spaced_costs(store, tmp_path):
+    sr.export_runs(store, tmp_path, "csv", traces=True, trace_points=5)
+    thin = pd.read_csv(tmp_path / "traces.csv.gz")
+    stored = sr.load_traces(store)
+    for key, part in thin.groupby("key"):
+        cost, fun = stored[key]["cost"], np.minimum.accumulate(stored[key]["fun"])
+        assert len(part) <= min(len(cost), 5 + 2)
+        assert (part["cost"].iloc[0], part["cost"].iloc[-1]) == (cost[0], cost[-1])  # the start and the end
+        at = np.searchsorted(cost, part["cost"].to_numpy())
+        np.testing.assert_array_equal(part["best_fun"], fun[at])  # exact values, no interpolation
+        if len(cost) > 7:  # log-spaced: more records early than late
+            gaps = np.diff(np.log(part["cost"].to_numpy()))
+            assert gaps.max() - gaps.min() < np.log(cost[-1] / cost[0]) / 2
+
+
 def test_export_is_byte_stable(store, tmp_path):
     sr.export_runs(store, tmp_path / "a", "csv", traces=True)
     sr.export_runs(store, tmp_path / "b", "csv", traces=True)

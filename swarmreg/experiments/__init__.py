@@ -32,6 +32,9 @@ from .folder import DEFAULT_OUT, ReportFolderError, claim
 
 EXPERIMENTS = {m.NAME: m for m in (l2_path, decay_meaning, equal_budget, overfitting, pso_vs_backprop, adam_vs_adamw,
                                    dimension_ladder, l2_meanings)}
+TRACE_POINTS = 64
+"""Best-so-far records per run in a published ``traces.csv.gz``: the full traces of a report run
+take tens of megabytes compressed; this many log-spaced costs draw its curves."""
 PACKAGES = ("swarmreg", "numpy", "scipy", "pyswarms", "cma", "scikit-learn", "pandas", "matplotlib")
 
 
@@ -42,7 +45,8 @@ def reproduce(out: str | Path = DEFAULT_OUT, profile: str = "full", workers: int
 
     Each experiment's runs are also published beside its tables as ``out/<name>/runs.csv`` and
     ``traces.csv.gz`` (:func:`swarmreg.export_runs`: every run's spec, seed, metrics, status and
-    provenance, and its best-so-far trace), so its verdicts can be recomputed without rerunning.
+    provenance, exact; its best-so-far trace at :data:`TRACE_POINTS` log-spaced costs, the full
+    traces staying in the store), so its verdicts can be recomputed without rerunning.
     ``device`` puts every run's objective on that JAX device (one process: ``workers`` 1).
 
     A folder holding another profile's report is refused (:class:`ReportFolderError`) unless
@@ -71,7 +75,7 @@ def reproduce(out: str | Path = DEFAULT_OUT, profile: str = "full", workers: int
         t0 = time.perf_counter()
         section = EXPERIMENTS[name].run(out, profile, workers, progress, device)
         (out / name / "SECTION.md").write_text(section.markdown() + "\n")
-        export_runs(out / name, out / name, "csv", traces=True, force=True)
+        export_runs(out / name, out / name, "csv", traces=True, force=True, trace_points=TRACE_POINTS)
         sections.append(section)
         times[name] = time.perf_counter() - t0
     if only is not None:
