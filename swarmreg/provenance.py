@@ -68,12 +68,19 @@ HELPER_PREFIXES = ("swarmreg.methods._", "swarmreg.backends.")
 loop, schedules and operators, and the device implementations."""
 
 
+@cache
+def _imports(path: str, mtime: float) -> list[ast.AST]:
+    """The import statements of the file at ``path`` as of ``mtime``, anywhere in it."""
+    return [node for node in ast.walk(ast.parse(Path(path).read_text(encoding="utf-8")))
+            if isinstance(node, ast.Import | ast.ImportFrom)]
+
+
 def _helper_paths(path: str, package: str, seen: set[str]) -> list[str]:
     """Source files of the helper modules (:data:`HELPER_PREFIXES`) the file at ``path`` imports,
     anywhere in it (device imports sit inside functions), and of those they import; found by their
     spec, so nothing is imported."""
     found = []
-    for node in ast.walk(ast.parse(Path(path).read_text(encoding="utf-8"))):
+    for node in _imports(path, os.path.getmtime(path)):
         if isinstance(node, ast.ImportFrom):
             base = importlib.util.resolve_name("." * node.level + (node.module or ""), package) \
                 if node.level else node.module or ""
@@ -119,8 +126,16 @@ def method_fingerprint(name: str) -> str | None:
     return h.hexdigest()[:16]
 
 
+@cache
+def _packages() -> Mapping[str, list[str]]:
+    return metadata.packages_distributions()
+
+
+@cache
 def _distribution(top: str) -> str | None:
-    dists = metadata.packages_distributions().get(top)
+    """``"dist version"`` of the installed distribution that provides the top-level module ``top``
+    (cached: scanning the installed distributions takes about 0.1 s, once per process)."""
+    dists = _packages().get(top)
     if not dists:
         return None
     try:
