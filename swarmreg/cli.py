@@ -163,7 +163,7 @@ def _parser() -> argparse.ArgumentParser:
     from .experiments import EXPERIMENTS
     x = sub.add_parser("reproduce", help=f"run the {len(EXPERIMENTS)} experiments ({', '.join(EXPERIMENTS)}) "
                                          "and write OUT/REPORT.md")
-    x.add_argument("--quick", action="store_true", help="the quick profile (about 1.5 minutes on 2 cores)")
+    x.add_argument("--quick", action="store_true", help="the quick profile (about a minute on 2 cores)")
     x.add_argument("--profile", choices=("full", "quick", "smoke"), default=None, help=argparse.SUPPRESS)
     x.add_argument("--out", type=Path, default=None,
                    help="report folder (default: ./swarmreg-report); resumed if it holds this profile's report, "
