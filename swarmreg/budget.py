@@ -69,8 +69,8 @@ class Budget:
       JAX arrays on a device objective's device (``budget.problem.device``), values left there: the
       native device methods' calls (:mod:`swarmreg.backends.jax_methods`);
     - ``budget.problem``: the :class:`~swarmreg.problem.Problem` (``.net``, ``.lam``, ``.n_items``,
-      ``.dtype``, ``.init_scale``, ``.weight_mask``, ``.penalty(w)``) for shapes and scales; it holds
-      no data and cannot evaluate ``J``.
+      ``.dtype``, ``.init_scale``, ``.weight_mask``, ``.penalty_mask``, ``.penalty(w)``) for shapes and
+      scales; it holds no data and cannot evaluate ``J``.
     """
 
     def __init__(self, objective: Objective, limit: float, grad_cost: float = GRAD_COST):
@@ -112,14 +112,28 @@ class Budget:
         """Whether ``evals`` more evaluations and gradients over ``grad_items`` more items fit."""
         return self._cost(self.n_evals + evals, self.grad_items + grad_items) <= self.limit
 
-    def __call__(self, w: np.ndarray) -> float | np.ndarray:
-        """``J`` of one vector or a swarm, charged one unit per vector; tracks the best vector."""
-        w = np.asarray(w)
-        rows = 1 if w.ndim == 1 else w.shape[0]
+    def _charge_evals(self, rows: int) -> None:
+        """Charge ``rows`` evaluations on the full set as one call, or raise and charge nothing."""
         if not self.can_afford(evals=rows):
             raise BudgetExhausted(f"{rows} more evaluation(s) would pass the budget of {self.limit:g}")
         self.n_evals += rows
         self.n_calls += 1
+
+    def _charge_gradient(self, idx: np.ndarray | None) -> None:
+        """Charge one gradient over the rows ``idx`` (all when None), or raise and charge nothing."""
+        m = self.problem.n_items if idx is None else len(idx)
+        if not self.can_afford(grad_items=m):
+            over = f"the full set ({m} items)" if idx is None else f"{m} items"
+            raise BudgetExhausted(f"a gradient over {over} would pass the budget of {self.limit:g}")
+        self.n_grads += 1
+        self.n_calls += 1
+        self.grad_items += m
+
+    def __call__(self, w: np.ndarray) -> float | np.ndarray:
+        """``J`` of one vector or a swarm, charged one unit per vector; tracks the best vector."""
+        w = np.asarray(w)
+        rows = 1 if w.ndim == 1 else w.shape[0]
+        self._charge_evals(rows)
         values = self._objective(w)
         if w.ndim == 1:
             if values < self.best_fun:
@@ -132,23 +146,13 @@ class Budget:
 
     def error_and_gradient(self, w: np.ndarray, idx: np.ndarray | None = None) -> tuple[float, np.ndarray]:
         """``E`` and ``dE/dw`` on the rows ``idx`` (all when None), charged their fraction of GRAD_COST."""
-        m = self._objective.n_items if idx is None else len(idx)
-        if not self.can_afford(grad_items=m):
-            raise BudgetExhausted(f"a gradient over {m} items would pass the budget of {self.limit:g}")
-        self.n_grads += 1
-        self.n_calls += 1
-        self.grad_items += m
+        self._charge_gradient(idx)
         return self._objective.error_and_gradient(w, idx)
 
     def fun_and_gradient(self, w: np.ndarray) -> tuple[float, np.ndarray]:
         """``J`` and ``dJ/dw`` on the full set, charged one gradient (``grad_cost``): the gradient's
         forward pass gives ``E``, so ``J`` comes with it. Tracks the best vector as ``budget(w)`` does."""
-        n = self._objective.n_items
-        if not self.can_afford(grad_items=n):
-            raise BudgetExhausted(f"a gradient over the full set would pass the budget of {self.limit:g}")
-        self.n_grads += 1
-        self.n_calls += 1
-        self.grad_items += n
+        self._charge_gradient(None)
         fun, grad = self._objective.fun_and_gradient(w)
         if fun < self.best_fun:
             self.best_fun, self.best_x = fun, np.array(w, dtype=float)
@@ -158,11 +162,7 @@ class Budget:
         """``J`` of a device swarm ``W`` ``(P, n_params)`` (a JAX array on the objective's device), charged
         ``P``, returned on the device (the native device methods' call); tracks the best vector, whose
         value and row alone come to the host."""
-        rows = W.shape[0]
-        if not self.can_afford(evals=rows):
-            raise BudgetExhausted(f"{rows} more evaluation(s) would pass the budget of {self.limit:g}")
-        self.n_evals += rows
-        self.n_calls += 1
+        self._charge_evals(W.shape[0])
         backend = self._objective._backend
         values = backend.values_device(W)
         best, row = backend.best_of(values, W)
@@ -173,12 +173,7 @@ class Budget:
     def error_and_gradient_on_device(self, w, idx: np.ndarray | None = None) -> tuple[float, object]:
         """``E`` and ``dE/dw`` of a device vector ``w`` on the rows ``idx`` (all when None), charged as
         :meth:`error_and_gradient`; ``E`` is a float, inf when it or the gradient is not finite."""
-        m = self.problem.n_items if idx is None else len(idx)
-        if not self.can_afford(grad_items=m):
-            raise BudgetExhausted(f"a gradient over {m} items would pass the budget of {self.limit:g}")
-        self.n_grads += 1
-        self.grad_items += m
-        self.n_calls += 1
+        self._charge_gradient(idx)
         return self._objective._backend.checked_error_and_gradient_device(w, idx)
 
     def observe(self, w: np.ndarray) -> float:

@@ -111,6 +111,11 @@ def penalized_slices(net: Network, penalize_biases: bool = False) -> list[slice]
     return [slice(0, net.n_params)] if penalize_biases else [ws for ws, _, _, _ in net._slices]
 
 
+def penalty_mask(net: Network, penalize_biases: bool = False) -> np.ndarray:
+    """True on the entries the penalty covers: the network's ``weight_mask``, or every parameter."""
+    return np.ones(net.n_params, dtype=bool) if penalize_biases else net.weight_mask
+
+
 def penalty(net: Network, lam: float, w, penalize_biases: bool = False) -> float | np.ndarray:
     """``lam * sum(w[penalty_mask]**2)`` of one vector or per row of a swarm (biases excluded unless
     ``penalize_biases``)."""
@@ -190,7 +195,7 @@ class Objective:
         if not isinstance(penalize_biases, bool | np.bool_):
             raise TypeError(f"penalize_biases must be True or False, got {penalize_biases!r}")
         self.penalize_biases = bool(penalize_biases)
-        self.penalty_mask = np.ones(net.n_params, dtype=bool) if penalize_biases else net.weight_mask
+        self.penalty_mask = penalty_mask(net, self.penalize_biases)
         self.loss = loss
         self.dtype = dtype
         self.n_items = X.shape[0]

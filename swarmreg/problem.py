@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .network import Network
-from .objective import penalty
+from .objective import penalty, penalty_mask
 
 
 @dataclass(frozen=True, eq=False)
@@ -52,7 +52,7 @@ class Problem:
     def penalty_mask(self) -> np.ndarray:
         """True on the entries the L2 term penalizes: :attr:`weight_mask`, or every parameter when
         ``penalize_biases``. A method adding the L2 gradient ``2*lam*mask*w`` itself uses this."""
-        return np.ones(self.n_params, dtype=bool) if self.penalize_biases else self.net.weight_mask
+        return penalty_mask(self.net, self.penalize_biases)
 
     def penalty(self, w: np.ndarray) -> float | np.ndarray:
         """``lam * sum(w[penalty_mask]**2)`` of one vector or per row of a swarm: no data involved."""
