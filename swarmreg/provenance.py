@@ -111,14 +111,12 @@ def _module_hash(path: str, mtime: float) -> str:
 def method_fingerprint(name: str) -> str | None:
     """16 hex digits of the hash of the code of method ``name``'s modules (None where the source is
     not available, as for a method defined in a notebook cell)."""
-    paths: list[str] = []
-    for module in _modules(name):
-        path = getattr(module, "__file__", None)
-        if not path or not path.endswith(".py"):
-            return None
-        paths.append(path)
+    modules = _modules(name)
+    paths = [getattr(module, "__file__", None) or "" for module in modules]
+    if not all(path.endswith(".py") for path in paths):
+        return None
     seen: set[str] = set()
-    for module, path in zip(_modules(name), list(paths)):
+    for module, path in zip(modules, list(paths)):
         paths += [p for p in _helper_paths(path, module.__name__.rpartition(".")[0], seen) if p not in paths]
     h = hashlib.sha256()
     for path in paths:
